@@ -1,0 +1,351 @@
+"""Chip: a frozen pytree of floats in SI units, and loading of chip configs.
+
+A Chip holds only arrays, so chips stack and vmap (``stack_chips``); names, tier
+kinds and sources live in :class:`ChipInfo`. Memory is three tiers, fastest first:
+tier 0 on-chip SRAM, tier 1 the main off-chip memory (HBM/GDDR/LPDDR), tier 2 a
+slow capacity tier (DDR). Absent tiers have zero capacity.
+
+Precision order of ``peak_flops_per_s`` and ``flop_energy_j``: see ``PRECISIONS``.
+A precision the chip lacks falls back to the rate of the next wider format it has
+(weights dequantised on the fly): fp4 -> fp8 -> bf16, int8 -> fp8 -> bf16,
+fp16 <-> bf16.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from explorer import units
+from explorer.configio import (
+    CONFIG_DIR,
+    ConfigError,
+    Field,
+    check_table,
+    config_path,
+    read_toml,
+)
+
+PRECISIONS = ("fp16", "bf16", "fp8", "fp4", "int8")
+TOPOLOGIES = ("switch", "mesh", "ring", "torus")
+N_TIERS = 3
+BREAKDOWN = ("compute", "sram", "mem", "ext", "comm", "fixed")
+
+_FALLBACK = {
+    "fp16": ("fp16", "bf16"),
+    "bf16": ("bf16", "fp16"),
+    "fp8": ("fp8", "bf16", "fp16"),
+    "fp4": ("fp4", "fp8", "bf16", "fp16"),
+    "int8": ("int8", "fp8", "bf16", "fp16"),
+}
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Chip:
+    """One accelerator (or one wafer-scale system) as seen by the model. SI units.
+
+    Datasheet fields (facts; never fitted):
+      peak_flops_per_s: (5,) dense peak per precision, PRECISIONS order [FLOP/s].
+      mem_capacity_bytes: (3,) per tier [B]. mem_bw_bytes_per_s: (3,) per tier [B/s].
+      link_bw_bytes_per_s: scale-up bandwidth per chip per direction [B/s].
+      domain_chips: chips in one scale-up domain [-].
+      scale_out_bw_bytes_per_s: per chip per direction beyond the domain [B/s].
+      tdp_w: power limit [W].
+    Physical estimates (from configs/physics.toml):
+      mem_energy_j_per_byte: (3,) [J/B]; flop_energy_j: (5,) [J/FLOP];
+      link_energy_j_per_byte [J/B]; static_power_w [W].
+      topology: (4,) weights over TOPOLOGIES (one-hot for real chips).
+      link_latency_s: collective latency (switch/mesh) or per-hop latency (ring/torus) [s].
+      scale_out_latency_s: collective latency across domains [s].
+    Efficiency factors and fixed latencies (what calibration fits):
+      eff_gemm, eff_attn: achieved fraction of peak compute [-].
+      eff_mem: (3,) achieved fraction of each tier's bandwidth [-].
+      eff_link: achieved fraction of link bandwidth [-].
+      layer_latency_s: fixed time per layer per step [s]; step_latency_s: per step [s].
+    """
+
+    peak_flops_per_s: jax.Array
+    mem_capacity_bytes: jax.Array
+    mem_bw_bytes_per_s: jax.Array
+    mem_energy_j_per_byte: jax.Array
+    link_bw_bytes_per_s: jax.Array
+    link_latency_s: jax.Array
+    domain_chips: jax.Array
+    scale_out_bw_bytes_per_s: jax.Array
+    scale_out_latency_s: jax.Array
+    topology: jax.Array
+    flop_energy_j: jax.Array
+    link_energy_j_per_byte: jax.Array
+    static_power_w: jax.Array
+    tdp_w: jax.Array
+    eff_gemm: jax.Array
+    eff_attn: jax.Array
+    eff_mem: jax.Array
+    eff_link: jax.Array
+    layer_latency_s: jax.Array
+    step_latency_s: jax.Array
+
+    def replace(self, **changes: Any) -> Chip:
+        """A copy with some fields changed (values converted to float arrays)."""
+        return dataclasses.replace(self, **{k: jnp.asarray(v) for k, v in changes.items()})
+
+
+# Fields a user may differentiate with respect to (all of them: every field is a float).
+CHIP_FIELDS = tuple(f.name for f in dataclasses.fields(Chip))
+
+
+def stack_chips(chips: list[Chip]) -> Chip:
+    """Stack chips along a new leading axis, for ``jax.vmap`` over chips."""
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *chips)
+
+
+@dataclasses.dataclass(frozen=True)
+class ChipInfo:
+    """What is not a number: id, vendor, tier kinds, sources, notes (for reports)."""
+
+    id: str
+    vendor: str
+    name: str
+    family: str
+    year: int
+    process_node: str
+    tier_kinds: tuple[str, ...]
+    topology: str
+    tdp_scope: str
+    estimated: tuple[str, ...]
+    notes: str
+    price_usd: float | None
+    raw: dict[str, Any]
+
+
+# --- schema ---------------------------------------------------------------------
+
+_TOP = {
+    "id": Field(str),
+    "vendor": Field(str),
+    "name": Field(str),
+    "family": Field(str),
+    "year": Field(int, sourced=False),
+    "status": Field(str, choices=("shipping", "announced")),
+    "process_node": Field(str),
+    "notes": Field(str, required=False),
+    "compute": Field(dict),
+    "memory": Field(list),
+    "scale_up": Field(dict),
+    "scale_out": Field(dict),
+    "power": Field(dict),
+    "area": Field(dict, required=False),
+    "price": Field(dict, required=False),
+}
+_COMPUTE = {f"{p}_tflops": Field(float, required=False, positive=True) for p in PRECISIONS[:4]}
+_COMPUTE["int8_tops"] = Field(float, required=False, positive=True)
+_MEMORY = {
+    "kind": Field(str),
+    "on_chip": Field(bool),
+    "capacity_gb": Field(float, minimum=0.0),
+    "bandwidth_tb_s": Field(float, positive=True),
+}
+_SCALE_UP = {
+    "kind": Field(str),
+    "topology": Field(str, choices=TOPOLOGIES),
+    "bandwidth_gb_s_per_direction": Field(float, positive=True),
+    "domain_chips": Field(int, positive=True),
+    "latency_us": Field(float, minimum=0.0),
+}
+_SCALE_OUT = {
+    "bandwidth_gb_s_per_direction": Field(float, positive=True),
+    "latency_us": Field(float, minimum=0.0),
+}
+_POWER = {
+    "tdp_w": Field(float, positive=True),
+    "scope": Field(str, choices=("chip", "card", "package", "system")),
+}
+_AREA = {
+    "die_area_mm2": Field(float, positive=True),
+    "dies": Field(int, positive=True),
+}
+_EFFICIENCY = {
+    "gemm": Field(float, positive=True),
+    "attention": Field(float, positive=True),
+    "sram_bw": Field(float, positive=True),
+    "mem_bw": Field(float, positive=True),
+    "link_bw": Field(float, positive=True),
+    "layer_latency_us": Field(float, minimum=0.0),
+    "step_latency_us": Field(float, minimum=0.0),
+}
+_PRICE = {
+    "usd": Field(float, positive=True),
+    "kind": Field(str, choices=("list", "estimate")),
+    "low_usd": Field(float, required=False, positive=True),
+    "high_usd": Field(float, required=False, positive=True),
+}
+
+
+def _peaks(compute: dict[str, Any], where: str) -> np.ndarray:
+    have = {p: compute.get(f"{p}_tflops") for p in PRECISIONS[:4]}
+    have["int8"] = compute.get("int8_tops")
+    peaks = []
+    for p in PRECISIONS:
+        rate = next((have[q] for q in _FALLBACK[p] if have[q] is not None), None)
+        if rate is None:
+            raise ConfigError(f"{where}: needs bf16_tflops or fp16_tflops (a 16-bit peak)")
+        peaks.append(rate * units.TERA)
+    return np.array(peaks)
+
+
+def _tiers(memory: list[Any], where: str, physics: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    if not 1 <= len(memory) <= N_TIERS:
+        raise ConfigError(f"{where}: 'memory' must list 1 to {N_TIERS} tiers, got {len(memory)}")
+    tiers = [check_table(t, _MEMORY, f"{where}: memory[{i}]") for i, t in enumerate(memory)]
+    if not tiers[0]["on_chip"]:
+        raise ConfigError(f"{where}: memory[0] must be the on-chip SRAM tier (on_chip = true)")
+    for i, t in enumerate(tiers[1:], start=1):
+        if t["on_chip"]:
+            raise ConfigError(f"{where}: memory[{i}] is off-chip; only memory[0] may be on_chip")
+    energy = physics["memory_energy_pj_per_bit"]
+    cap, bw, e = np.zeros(N_TIERS), np.ones(N_TIERS), np.zeros(N_TIERS)
+    for i, t in enumerate(tiers):
+        kind = "SRAM" if t["on_chip"] else t["kind"]
+        if kind not in energy:
+            raise ConfigError(
+                f"{where}: memory[{i}] kind '{kind}' has no energy in configs/physics.toml "
+                f"(known: {', '.join(sorted(energy))})"
+            )
+        cap[i] = t["capacity_gb"] * units.GB
+        bw[i] = t["bandwidth_tb_s"] * units.TB
+        e[i] = units.pj_per_bit_to_j_per_byte(energy[kind])
+    # An absent tier keeps zero capacity and a nominal bandwidth so nothing divides by 0.
+    if len(tiers) == 2:
+        bw[2] = bw[1]
+        e[2] = e[1]
+    elif len(tiers) == 1:
+        bw[1:] = bw[0]
+        e[1:] = e[0]
+    kinds = tuple(t["kind"] for t in tiers) + ("none",) * (N_TIERS - len(tiers))
+    return cap, bw, e, kinds
+
+
+def load_physics() -> dict[str, Any]:
+    """The physical constants of configs/physics.toml (energy per bit, static power...)."""
+    return read_toml(CONFIG_DIR / "physics.toml")
+
+
+def load_efficiency(family: str, where: str) -> dict[str, float]:
+    """Default (uncalibrated) efficiency factors for a chip family, from configs/efficiency.toml."""
+    table = read_toml(CONFIG_DIR / "efficiency.toml")
+    families = table.get("family", {})
+    if family not in families:
+        raise ConfigError(
+            f"{where}: key 'family' = '{family}' is not in configs/efficiency.toml "
+            f"(known: {', '.join(sorted(families))})"
+        )
+    return check_table(families[family], _EFFICIENCY, f"configs/efficiency.toml: family.{family}")
+
+
+def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
+    """Validate a chip config table and build (Chip, ChipInfo)."""
+    check_table(data, _TOP, where, need_sources=False)
+    compute = check_table(data["compute"], _COMPUTE, f"{where}: compute")
+    scale_up = check_table(data["scale_up"], _SCALE_UP, f"{where}: scale_up")
+    scale_out = check_table(data["scale_out"], _SCALE_OUT, f"{where}: scale_out")
+    power = check_table(data["power"], _POWER, f"{where}: power")
+    if "area" in data:
+        check_table(data["area"], _AREA, f"{where}: area")
+    price = check_table(data["price"], _PRICE, f"{where}: price") if "price" in data else None
+    physics = load_physics()
+    eff = load_efficiency(data["family"], where)
+    peaks = _peaks(compute, f"{where}: compute")
+    cap, bw, mem_e, kinds = _tiers(data["memory"], where, physics)
+
+    tdp = float(power["tdp_w"])
+    static = physics["power"]["static_fraction_of_tdp"] * tdp
+    # Dynamic energy per FLOP: the chip reaches its TDP at full dense compute in any
+    # precision (vendors double FLOPs per halving of precision at constant TDP).
+    flop_e = (tdp - static) / peaks
+    # Scale-up links leave the package: SerDes energy for every reference chip.
+    link_e = units.pj_per_bit_to_j_per_byte(physics["link_energy_pj_per_bit"]["serdes"])
+    topo = np.array([float(scale_up["topology"] == t) for t in TOPOLOGIES])
+
+    chip = Chip(
+        peak_flops_per_s=jnp.asarray(peaks),
+        mem_capacity_bytes=jnp.asarray(cap),
+        mem_bw_bytes_per_s=jnp.asarray(bw),
+        mem_energy_j_per_byte=jnp.asarray(mem_e),
+        link_bw_bytes_per_s=jnp.asarray(scale_up["bandwidth_gb_s_per_direction"] * units.GB),
+        link_latency_s=jnp.asarray(scale_up["latency_us"] * units.US),
+        domain_chips=jnp.asarray(float(scale_up["domain_chips"])),
+        scale_out_bw_bytes_per_s=jnp.asarray(
+            scale_out["bandwidth_gb_s_per_direction"] * units.GB
+        ),
+        scale_out_latency_s=jnp.asarray(scale_out["latency_us"] * units.US),
+        topology=jnp.asarray(topo),
+        flop_energy_j=jnp.asarray(flop_e),
+        link_energy_j_per_byte=jnp.asarray(link_e),
+        static_power_w=jnp.asarray(static),
+        tdp_w=jnp.asarray(tdp),
+        eff_gemm=jnp.asarray(eff["gemm"]),
+        eff_attn=jnp.asarray(eff["attention"]),
+        eff_mem=jnp.asarray([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
+        eff_link=jnp.asarray(eff["link_bw"]),
+        layer_latency_s=jnp.asarray(eff["layer_latency_us"] * units.US),
+        step_latency_s=jnp.asarray(eff["step_latency_us"] * units.US),
+    )
+    estimated = tuple(
+        f"{section}.{key}"
+        for section in ("compute", "scale_up", "scale_out", "power")
+        for key, text in data[section]["sources"].items()
+        if str(text).lower().startswith("estimate")
+    ) + tuple(
+        f"memory[{i}].{key}"
+        for i, t in enumerate(data["memory"])
+        for key, text in t["sources"].items()
+        if str(text).lower().startswith("estimate")
+    )
+    info = ChipInfo(
+        id=data["id"],
+        vendor=data["vendor"],
+        name=data["name"],
+        family=data["family"],
+        year=data["year"],
+        process_node=data["process_node"],
+        tier_kinds=kinds,
+        topology=scale_up["topology"],
+        tdp_scope=power["scope"],
+        estimated=estimated,
+        notes=data.get("notes", ""),
+        price_usd=None if price is None else float(price["usd"]),
+        raw=data,
+    )
+    return chip, info
+
+
+def load_chip_file(path: str | Path) -> tuple[Chip, ChipInfo]:
+    """Load a chip from any TOML file (same format as configs/chips/)."""
+    path = Path(path)
+    data = read_toml(path)
+    chip, info = parse_chip(data, str(path))
+    return chip, info
+
+
+def load_chip_info(chip_id: str) -> ChipInfo:
+    """The ChipInfo of a built-in chip id."""
+    return _load_builtin(chip_id)[1]
+
+
+def load_chip(chip_id: str) -> Chip:
+    """The Chip of a built-in chip id, e.g. ``load_chip("h100-sxm")``."""
+    return _load_builtin(chip_id)[0]
+
+
+def _load_builtin(chip_id: str) -> tuple[Chip, ChipInfo]:
+    path = config_path("chips", chip_id)
+    chip, info = load_chip_file(path)
+    if info.id != chip_id:
+        raise ConfigError(f"{path}: key 'id' = '{info.id}' does not match the file name")
+    return chip, info

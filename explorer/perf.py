@@ -1,0 +1,267 @@
+"""The latency model: chip x model x scenario x mapping -> Metrics.
+
+Composition (docs/model.md has every equation with its assumption and source):
+
+1. Resident bytes per chip (weights of the worst stage, KV cache at the final
+   context, activation working set) fill the memory tiers fastest first
+   (:mod:`explorer.memory`); the slack says whether they fit.
+2. For a pass (prefill of the prompts, or one decode step of a micro-batch), each
+   op class (weight GEMMs, attention, other) takes the roofline max of its compute
+   time and its memory time, the latter split over the tiers by their traffic share;
+   plus tensor-parallel communication and a fixed latency per layer.
+3. A token's path crosses all layers, the LM head and pp-1 pipeline hops. In decode,
+   m micro-batches share the pipeline: a round takes max(path, m x slowest stage).
+4. Speculative decoding divides the round by the expected tokens per round; the
+   power limit stretches the round when dynamic energy per round exceeds it.
+
+Exact mode (reports) and smooth mode (optimisation) share this one code path.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+
+import jax
+import jax.numpy as jnp
+
+from explorer import comm
+from explorer.hardware import BREAKDOWN, PRECISIONS, Chip
+from explorer.mapping import Mapping
+from explorer.memory import place, seconds_per_byte
+from explorer.smooth import EXACT, Mode, safe_div, smax, smax_weights
+from explorer.traffic import (
+    ACT_VECTORS_D,
+    ACT_VECTORS_FF,
+    PassTraffic,
+    mean_context,
+    mlp_width_active,
+    pass_traffic,
+    resident_context,
+)
+from explorer.workload import PRECISION_BYTES, Model, Scenario
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class Metrics:
+    """What ``predict`` returns (SI units; arrays, so it jits, vmaps and differentiates).
+
+    ttft_s: time to first token (prefill of ``prefill_batch`` prompts) [s].
+    tpot_s: mean time per output token of one sequence during decode [s].
+    tokens_per_s_per_user: 1 / tpot [tokens/s].
+    tokens_per_s_per_replica: batch x output / (prefill time + output x tpot) [tokens/s],
+      static batching: a batch is prefilled (batch / prefill_batch passes), then decoded.
+    tokens_per_s_per_chip: per replica / chips per replica [tokens/s].
+    energy_j_per_token: energy of a request (prefill + decode) per output token [J].
+    power_w: mean power per chip during decode [W].
+    memory_slack_bytes: capacity - resident bytes on the fullest chip [B] (>= 0 fits).
+    fits: memory_slack_bytes >= 0.
+    prefill_breakdown_s, decode_breakdown_s: (6,) time split into BREAKDOWN =
+      (compute, sram, mem, ext, comm, fixed); each sums to ttft_s / tpot_s.
+    n_chips: chips per replica. throttle: decode stretch by the power limit (>= 1).
+    resident_bytes: bytes held per chip. tokens_per_round: speculative tokens per step.
+    """
+
+    ttft_s: jax.Array
+    tpot_s: jax.Array
+    tokens_per_s_per_user: jax.Array
+    tokens_per_s_per_replica: jax.Array
+    tokens_per_s_per_chip: jax.Array
+    energy_j_per_token: jax.Array
+    power_w: jax.Array
+    memory_slack_bytes: jax.Array
+    fits: jax.Array
+    prefill_breakdown_s: jax.Array
+    decode_breakdown_s: jax.Array
+    n_chips: jax.Array
+    throttle: jax.Array
+    resident_bytes: jax.Array
+    tokens_per_round: jax.Array
+
+
+def resident_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Array:
+    """Bytes held on the fullest chip: weights of the largest stage, KV, activations."""
+    wb = PRECISION_BYTES[scenario.weight_precision]
+    kvb = PRECISION_BYTES[scenario.kv_precision]
+    ab = max(PRECISION_BYTES[scenario.act_precision], 1.0)
+    tp, pp = mapping.tp, mapping.pp
+    layers = jnp.ceil(model.n_layers / pp)
+    head = 0.0 if model.tied_embeddings else float(model.lm_head_params)
+    body = model.total_params - model.embedding_params - head
+    # pp = 1: one chip group holds embedding and head; pp > 1: first and last stages.
+    edge = model.embedding_params + jnp.where(pp > 1.0, 0.0, head)
+    weights = (body * layers / model.n_layers + edge) * wb / tp
+    ctx_end = scenario.prompt_tokens + scenario.output_tokens
+    kv = (
+        scenario.batch
+        * resident_context(model, ctx_end)
+        * model.kv_elems_per_token_layer
+        * kvb
+        * layers
+        / jnp.minimum(tp, model.kv_shards)
+    )
+    width = ACT_VECTORS_D * model.d_model + ACT_VECTORS_FF * mlp_width_active(model)
+    act = scenario.prefill_batch * scenario.prompt_tokens * width * ab / tp
+    return weights + kv + act
+
+
+def _roofline(flops, nbytes, peak, eff, spb, mode):
+    """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0)."""
+    t_compute = safe_div(flops, peak * eff)
+    t_memory = nbytes * jnp.sum(spb)
+    t, w = smax_weights([t_compute, t_memory], mode)
+    tier_frac = safe_div(spb, jnp.sum(spb))
+    bd = jnp.concatenate([w[0:1] * t, w[1] * t * tier_frac, jnp.zeros(2)])
+    return t, bd
+
+
+def _layer_comm(chip: Chip, model: Model, mapping: Mapping, msg: jax.Array) -> jax.Array:
+    """Communication per average layer per step: all-reduces after attention and MLP;
+    MoE layers with ep > 1 use dispatch + combine all-to-alls of top_k copies."""
+    ar = comm.all_reduce(chip, mapping.tp, msg)
+    moe_frac = model.n_moe_layers / model.n_layers
+    a2a = 2.0 * comm.all_to_all(chip, mapping.ep, msg * max(model.top_k, 1))
+    moe = jnp.where(mapping.ep > 1.0, a2a, ar)
+    return ar + (1.0 - moe_frac) * ar + moe_frac * moe
+
+
+def _pass_time(chip, model, mapping, tr: PassTraffic, spb, peak, mode):
+    """(layer time, layer breakdown, head time, head breakdown) of one pass."""
+    t_g, bd_g = _roofline(tr.gemm_flops, tr.gemm_bytes, peak, chip.eff_gemm, spb, mode)
+    t_a, bd_a = _roofline(tr.attn_flops, tr.attn_bytes, peak, chip.eff_attn, spb, mode)
+    t_o, bd_o = _roofline(tr.other_flops, tr.other_bytes, peak, chip.eff_gemm, spb, mode)
+    t_c = _layer_comm(chip, model, mapping, tr.msg_bytes)
+    fixed = jnp.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]) * t_c + jnp.array(
+        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    ) * chip.layer_latency_s
+    t_layer = t_g + t_a + t_o + t_c + chip.layer_latency_s
+    t_head, bd_head = _roofline(tr.head_flops, tr.head_bytes, peak, chip.eff_gemm, spb, mode)
+    return t_layer, bd_g + bd_a + bd_o + fixed, t_head, bd_head
+
+
+def _pass_energy(chip, model, mapping, tr: PassTraffic, share, prec_index, passes):
+    """Dynamic energy of ``passes`` passes over the whole replica [J]."""
+    n_l = model.n_layers
+    flops = n_l * (tr.gemm_flops + tr.attn_flops + tr.other_flops) + tr.head_flops
+    nbytes = n_l * (tr.gemm_bytes + tr.attn_bytes + tr.other_bytes) + tr.head_bytes
+    tp, pp = mapping.tp, mapping.pp
+    link = n_l * 4.0 * safe_div(tp - 1.0, tp) * tr.msg_bytes + (pp - 1.0) * tr.msg_bytes / tp
+    per_chip = (
+        flops * chip.flop_energy_j[prec_index]
+        + nbytes * jnp.sum(share * chip.mem_energy_j_per_byte)
+        + link * chip.link_energy_j_per_byte
+    )
+    return passes * per_chip * tp  # pp stages each do 1/pp of the layers: tp x (sum over stages)
+
+
+def _throttle(chip, n_chips, t, e_dyn, mode):
+    """Stretch time t so that dynamic power fits under (tdp - static) on every chip."""
+    p_dyn = n_chips * jnp.maximum(chip.tdp_w - chip.static_power_w, 1e-3)
+    return smax([t, safe_div(e_dyn, p_dyn)], mode)
+
+
+def spec_tokens_per_round(k: jax.Array, accept: jax.Array) -> jax.Array:
+    """Expected tokens per verification step, sum_{i=0..k} a^i = (1 - a^(k+1)) / (1 - a).
+
+    Leviathan, Kalman & Matias, ICML 2023 (i.i.d. acceptance). Finite at a -> 1 (k + 1).
+    """
+    near_one = accept > 1.0 - 1e-6
+    a = jnp.where(near_one, 0.5, accept)
+    tau = (1.0 - a ** (k + 1.0)) / (1.0 - a)
+    return jnp.where(near_one, k + 1.0, tau)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "mode"))
+def predict(
+    chip: Chip, model: Model, scenario: Scenario, mapping: Mapping, mode: Mode = EXACT
+) -> Metrics:
+    """Prefill and decode metrics of one replica (see the module docstring).
+
+    Args:
+      chip: a Chip (SI units); any field may be traced or batched.
+      model: a Model (static).
+      scenario: a Scenario (batch, prompt, output, precisions, speculative decoding).
+      mapping: a Mapping (tp, pp, ep).
+      mode: EXACT for reports, SMOOTH (or Mode(True, s)) for optimisation (static).
+    Returns:
+      Metrics, all finite for positive chip parameters, fitting or not.
+    """
+    prec = PRECISIONS.index(scenario.act_precision)
+    peak = chip.peak_flops_per_s[prec]
+    tp, pp = mapping.tp, mapping.pp
+    n_chips = tp * pp
+    n_l = float(model.n_layers)
+    stage_layers = jnp.ceil(n_l / pp)
+
+    res = resident_bytes(model, scenario, mapping)
+    share, slack = place(chip, res, mode)
+    spb = seconds_per_byte(chip, share)
+
+    # --- prefill: prefill_batch prompts through every stage, one after another ---
+    p_len, o_len = scenario.prompt_tokens, scenario.output_tokens
+    bp = scenario.prefill_batch
+    tr_p = pass_traffic(
+        model, scenario, mapping, bp, p_len, mean_context(model, 0.0 * p_len, p_len), p_len, 1.0
+    )
+    tl_p, bd_lp, th_p, bd_hp = _pass_time(chip, model, mapping, tr_p, spb, peak, mode)
+    hop_p = comm.hop(chip, n_chips, tr_p.msg_bytes)
+    path_p = n_l * tl_p + th_p + (pp - 1.0) * hop_p + chip.step_latency_s
+    e_p = _pass_energy(chip, model, mapping, tr_p, share, prec, 1.0)
+    ttft = _throttle(chip, n_chips, path_p, e_p, mode)
+    bd_p = n_l * bd_lp + bd_hp + jnp.array([0, 0, 0, 0, 1.0, 0]) * (pp - 1.0) * hop_p
+    bd_p = bd_p + jnp.array([0, 0, 0, 0, 0, 1.0]) * chip.step_latency_s
+    bd_p = bd_p * safe_div(ttft, jnp.sum(bd_p))
+
+    # --- decode: m micro-batches of batch/m sequences share the pipeline ---
+    batch = scenario.batch
+    m = jnp.clip(jnp.where(scenario.n_micro > 0, scenario.n_micro, pp), 1.0, batch)
+    q = scenario.spec_k + 1.0
+    ctx = mean_context(model, p_len, p_len + o_len)
+    tr_d = pass_traffic(model, scenario, mapping, batch / m, q, ctx, ctx, q)
+    tl_d, bd_ld, th_d, bd_hd = _pass_time(chip, model, mapping, tr_d, spb, peak, mode)
+    hop_d = comm.hop(chip, n_chips, tr_d.msg_bytes)
+    path_d = n_l * tl_d + th_d + (pp - 1.0) * hop_d
+    stage_d = stage_layers * tl_d + th_d
+    round_d = smax([path_d, m * stage_d], mode) + chip.step_latency_s
+    draft = 1.0 + scenario.spec_k * scenario.spec_draft_cost
+    e_d = _pass_energy(chip, model, mapping, tr_d, share, prec, m) * draft
+    round_total = _throttle(chip, n_chips, round_d * draft, e_d, mode)
+    tau = spec_tokens_per_round(scenario.spec_k, scenario.spec_accept)
+    tpot = round_total / tau
+    bd_d = n_l * bd_ld + bd_hd + jnp.array([0, 0, 0, 0, 1.0, 0]) * (pp - 1.0) * hop_d
+    bd_d = bd_d + jnp.array([0, 0, 0, 0, 0, 1.0]) * chip.step_latency_s
+    bd_d = bd_d * safe_div(tpot, jnp.sum(bd_d))
+
+    # --- throughput and energy ---
+    prefill_passes = batch / bp
+    request_time = prefill_passes * ttft + o_len * tpot
+    per_replica = batch * o_len / request_time
+    static = n_chips * chip.static_power_w
+    e_decode_token = safe_div(e_d + static * round_total, batch * tau)
+    e_prefill_seq = (e_p + static * ttft) / bp
+    energy = e_decode_token + e_prefill_seq / o_len
+    power = (e_d + static * round_total) / (round_total * n_chips)
+
+    return Metrics(
+        ttft_s=ttft,
+        tpot_s=tpot,
+        tokens_per_s_per_user=1.0 / tpot,
+        tokens_per_s_per_replica=per_replica,
+        tokens_per_s_per_chip=per_replica / n_chips,
+        energy_j_per_token=energy,
+        power_w=power,
+        memory_slack_bytes=slack,
+        fits=slack >= 0.0,
+        prefill_breakdown_s=bd_p,
+        decode_breakdown_s=bd_d,
+        n_chips=n_chips,
+        throttle=safe_div(round_total, round_d * draft),
+        resident_bytes=res,
+        tokens_per_round=tau,
+    )
+
+
+def bottleneck(breakdown) -> str:
+    """Name of the largest component of a (6,) breakdown (for reports)."""
+    return BREAKDOWN[int(jnp.argmax(jnp.asarray(breakdown)))]

@@ -16,6 +16,7 @@ from explorer.hardware import (
     load_chip,
     load_chip_file,
     load_chip_info,
+    make_chip,
     stack_chips,
 )
 from explorer.mapping import Mapping, make_mapping
@@ -44,6 +45,7 @@ __all__ = [
     "load_chip_info",
     "load_model",
     "load_model_file",
+    "make_chip",
     "make_mapping",
     "make_scenario",
     "predict",

@@ -130,11 +130,14 @@ def _print_predict(out: dict[str, Any]) -> None:
 
 
 def _min_chips(chip, model, scenario, limit: int = 4096):
-    """Smallest power-of-two chip count with a fitting mapping, its mapping and Metrics."""
+    """Smallest power-of-two chip count whose best mapping holds the model in SRAM and
+    main memory (a slow capacity tier such as DDR is allowed to help only if nothing
+    else fits), its mapping and Metrics."""
+    fast = float(np.sum(np.asarray(chip.mem_capacity_bytes)[:2]))
     n = 1
     while n <= limit:
         mapping, metrics = choose_mapping(chip, model, scenario, n)
-        if bool(metrics.fits):
+        if bool(metrics.fits) and float(metrics.resident_bytes) <= fast:
             return n, mapping, metrics
         n *= 2
     return n // 2, mapping, metrics

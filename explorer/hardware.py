@@ -208,6 +208,11 @@ def _tiers(memory: list[Any], where: str, physics: dict[str, Any]) -> tuple[np.n
     for i, t in enumerate(tiers[1:], start=1):
         if t["on_chip"]:
             raise ConfigError(f"{where}: memory[{i}] is off-chip; only memory[0] may be on_chip")
+    for i in range(1, len(tiers)):
+        if tiers[i]["bandwidth_tb_s"] > tiers[i - 1]["bandwidth_tb_s"]:
+            raise ConfigError(
+                f"{where}: memory[{i}] is faster than memory[{i - 1}]; list tiers fastest first"
+            )
     energy = physics["memory_energy_pj_per_bit"]
     cap, bw, e = np.zeros(N_TIERS), np.ones(N_TIERS), np.zeros(N_TIERS)
     for i, t in enumerate(tiers):
@@ -349,3 +354,66 @@ def _load_builtin(chip_id: str) -> tuple[Chip, ChipInfo]:
     if info.id != chip_id:
         raise ConfigError(f"{path}: key 'id' = '{info.id}' does not match the file name")
     return chip, info
+
+
+def make_chip(
+    *,
+    peak_flops_per_s: float | list[float],
+    sram_bytes: float = 0.0,
+    sram_bw_bytes_per_s: float = 1e13,
+    mem_bytes: float = 0.0,
+    mem_bw_bytes_per_s: float = 1e12,
+    ext_bytes: float = 0.0,
+    ext_bw_bytes_per_s: float = 1e11,
+    link_bw_bytes_per_s: float = 1e11,
+    link_latency_s: float = 5e-6,
+    domain_chips: float = 8.0,
+    scale_out_bw_bytes_per_s: float = 5e10,
+    scale_out_latency_s: float = 45e-6,
+    topology: str = "switch",
+    tdp_w: float = 700.0,
+    static_fraction: float = 0.3,
+    mem_energy_j_per_byte: tuple[float, float, float] = (4.8e-12, 3.9e-11, 1.3e-10),
+    link_energy_j_per_byte: float = 4.4e-11,
+    eff_gemm: float = 1.0,
+    eff_attn: float = 1.0,
+    eff_mem: tuple[float, float, float] = (1.0, 1.0, 1.0),
+    eff_link: float = 1.0,
+    layer_latency_s: float = 0.0,
+    step_latency_s: float = 0.0,
+) -> Chip:
+    """A hypothetical chip from SI numbers (every keyword is a physical quantity).
+
+    ``peak_flops_per_s`` is one number (same peak in every precision) or five, in
+    PRECISIONS order. Energy per FLOP follows the reference-chip rule: (1 - static
+    fraction) x TDP spread over the peak. Efficiencies default to 1 and fixed
+    latencies to 0 (an ideal chip); the energy defaults are the SRAM, HBM3E and DDR5
+    entries of configs/physics.toml.
+    """
+    if topology not in TOPOLOGIES:
+        raise ConfigError(f"make_chip: topology '{topology}' not one of {TOPOLOGIES}")
+    peaks = np.broadcast_to(np.asarray(peak_flops_per_s, dtype=float), (len(PRECISIONS),))
+    static = static_fraction * tdp_w
+    f = jnp.asarray
+    return Chip(
+        peak_flops_per_s=f(peaks),
+        mem_capacity_bytes=f([sram_bytes, mem_bytes, ext_bytes]),
+        mem_bw_bytes_per_s=f([sram_bw_bytes_per_s, mem_bw_bytes_per_s, ext_bw_bytes_per_s]),
+        mem_energy_j_per_byte=f(mem_energy_j_per_byte),
+        link_bw_bytes_per_s=f(link_bw_bytes_per_s),
+        link_latency_s=f(link_latency_s),
+        domain_chips=f(float(domain_chips)),
+        scale_out_bw_bytes_per_s=f(scale_out_bw_bytes_per_s),
+        scale_out_latency_s=f(scale_out_latency_s),
+        topology=f([float(topology == t) for t in TOPOLOGIES]),
+        flop_energy_j=f((tdp_w - static) / peaks),
+        link_energy_j_per_byte=f(link_energy_j_per_byte),
+        static_power_w=f(static),
+        tdp_w=f(tdp_w),
+        eff_gemm=f(eff_gemm),
+        eff_attn=f(eff_attn),
+        eff_mem=f(eff_mem),
+        eff_link=f(eff_link),
+        layer_latency_s=f(layer_latency_s),
+        step_latency_s=f(step_latency_s),
+    )

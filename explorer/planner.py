@@ -7,6 +7,8 @@ fits, the one with the most memory slack is returned, flagged as not fitting.
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import numpy as np
 
@@ -16,16 +18,23 @@ from explorer.perf import Metrics, predict
 from explorer.smooth import EXACT, Mode
 from explorer.workload import Model, Scenario
 
+PAD = 32
+
 
 def evaluate_mappings(
     chip: Chip, model: Model, scenario: Scenario, n_chips: int, mode: Mode = EXACT
 ) -> tuple[list[tuple[int, int, int]], Metrics]:
     """Every candidate mapping of n_chips and its Metrics (leading axis = candidate)."""
     cands = candidate_mappings(model, n_chips)
-    metrics = jax.vmap(lambda mp: predict(chip, model, scenario, mp, mode))(
-        stack_mappings(cands)
-    )
-    return cands, metrics
+    # Pad to a multiple of PAD so that one compiled function serves every chip count.
+    padded = cands + [cands[0]] * (-len(cands) % PAD)
+    metrics = _evaluate(chip, model, scenario, stack_mappings(padded), mode)
+    return cands, jax.tree_util.tree_map(lambda x: x[: len(cands)], metrics)
+
+
+@functools.partial(jax.jit, static_argnames=("model", "mode"))
+def _evaluate(chip, model, scenario, mappings, mode):
+    return jax.vmap(lambda mp: predict(chip, model, scenario, mp, mode))(mappings)
 
 
 def choose_mapping(

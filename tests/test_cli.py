@@ -1,0 +1,98 @@
+"""The CLI, in-process: JSON keys, tables, and one-line errors with exit code 2."""
+
+import json
+
+import pytest
+
+from explorer.cli import run
+
+PREDICT = ["predict", "--chip", "h100-sxm", "--chips", "4", "--model", "llama-3.1-70b"]
+
+
+def _json(capsys, argv):
+    assert run(argv + ["--json"]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_predict_json_has_the_contract_keys(capsys):
+    out = _json(capsys, PREDICT + ["--batch", "1", "--prompt", "1024", "--output", "1024"])
+    for key in (
+        "ttft_ms", "tpot_ms", "tokens_per_s_per_user", "tokens_per_s_total",
+        "tokens_per_s_per_chip", "energy_j_per_token", "fits_in_memory", "bottleneck", "mapping",
+    ):  # fmt: skip
+        assert key in out
+    assert out["mapping"]["tp"] * out["mapping"]["pp"] == 4
+    assert out["mapping_chosen_by"] == "auto"
+    assert out["fits_in_memory"] is True
+    assert out["bottleneck"] == "HBM3 bandwidth"
+    assert out["tokens_per_s_per_user"] == pytest.approx(1000.0 / out["tpot_ms"])
+
+
+def test_predict_explicit_mapping(capsys):
+    out = _json(capsys, PREDICT + ["--tp", "2", "--pp", "2"])
+    assert out["mapping"] == {"tp": 2, "pp": 2, "ep": 1}
+    assert out["mapping_chosen_by"] == "user"
+
+
+def test_predict_text_names_bottleneck(capsys):
+    assert run(PREDICT) == 0
+    text = capsys.readouterr().out
+    assert "decode bottleneck: HBM3 bandwidth" in text
+
+
+def test_predict_not_fitting_is_an_answer(capsys):
+    out = _json(capsys, ["predict", "--chip", "h100-sxm", "--model", "llama-3.1-405b"])
+    assert out["fits_in_memory"] is False
+    assert out["bottleneck"].startswith("memory capacity")
+
+
+@pytest.mark.parametrize(
+    "argv, fragment",
+    [
+        (["predict", "--chip", "h100-sxmx", "--model", "llama-3.1-70b"], "unknown chip id"),
+        (["predict", "--chip", "h100-sxm", "--model", "gpt-9"], "unknown model id"),
+        (PREDICT + ["--batch", "-1"], "'batch' must be >= 1"),
+        (PREDICT + ["--tp", "3"], "tp x pp = 3"),
+        (PREDICT + ["--precision", "fp3"], "invalid choice"),
+        (PREDICT + ["--bogus"], "unrecognized arguments"),
+        (["predict", "--chip-file", "/nonexistent.toml", "--model", "llama-3.1-8b"], "no such file"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
+    assert run(argv) == 2
+    captured = capsys.readouterr()
+    assert fragment in captured.err
+    assert captured.err.count("\n") == 1
+    assert "Traceback" not in captured.err
+
+
+def test_debug_shows_the_exception():
+    from explorer.configio import ConfigError
+
+    with pytest.raises(ConfigError):
+        run(["--debug", "predict", "--chip", "nope", "--model", "llama-3.1-8b"])
+
+
+def test_chip_file_round_trip(capsys, tmp_path):
+    from explorer.configio import CONFIG_DIR
+
+    path = tmp_path / "mine.toml"
+    path.write_text((CONFIG_DIR / "chips" / "h100-sxm.toml").read_text())
+    a = _json(capsys, ["predict", "--chip-file", str(path), "--model", "llama-3.1-8b"])
+    b = _json(capsys, ["predict", "--chip", "h100-sxm", "--model", "llama-3.1-8b"])
+    assert a["tpot_ms"] == b["tpot_ms"]
+
+
+def test_chips_and_models_tables(capsys):
+    assert run(["chips"]) == 0
+    text = capsys.readouterr().out
+    assert "h100-sxm" in text and "BF16 TF/s" in text
+    assert run(["models"]) == 0
+    text = capsys.readouterr().out
+    assert "deepseek-v3" in text and "mla" in text
+
+
+def test_compare_every_chip_fits(capsys):
+    rows = _json(capsys, ["compare", "--model", "llama-3.1-8b", "--output", "64"])
+    assert len(rows) >= 10
+    assert all(r["fits_in_memory"] for r in rows)

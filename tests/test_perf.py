@@ -1,0 +1,157 @@
+"""Hand-computed prefill and decode cases for a tiny dense model, and perf limits."""
+
+import jax.numpy as jnp
+import pytest
+
+import explorer as ex
+from explorer.perf import spec_tokens_per_round
+from explorer.workload import Model
+
+TINY = Model(
+    id="tiny",
+    n_layers=2,
+    d_model=64,
+    n_heads=4,
+    n_kv_heads=2,
+    head_dim=16,
+    d_ff=128,
+    vocab_size=100,
+    tied_embeddings=False,
+)
+
+
+def ideal_chip(peak: float, **kw) -> ex.Chip:
+    """All efficiencies 1, no fixed latency, no SRAM, 1 GB of memory at 1 GB/s."""
+    base = dict(peak_flops_per_s=peak, mem_bytes=1e9, mem_bw_bytes_per_s=1e9, tdp_w=1e6)
+    base.update(kw)
+    return ex.make_chip(**base)
+
+
+def test_tiny_model_sizes():
+    """attention 2*64*64 (q, o) + 2*64*32 (k, v) = 12288; MLP 3*64*128 = 24576;
+    2 layers -> 73728; embedding and head 100*64 each -> total 86528."""
+    assert TINY.attn_params_per_layer == 12288
+    assert TINY.dense_mlp_params == 24576
+    assert TINY.total_params == 86528
+    assert TINY.kv_elems_per_token_layer == 64  # 2 (K, V) x 2 heads x 16
+    assert TINY.attn_flops_per_ctx_token == 256  # 4 x 4 heads x 16
+
+
+def test_decode_memory_bound_by_hand():
+    """Batch 1, prompt 10, output 2, bf16, peak 1e12 FLOP/s, 1e9 B/s, tp = pp = 1.
+
+    Per layer: weights 36864 params x 2 B = 73728 B -> 73.728 us (compute 73.7 ns);
+    attention over the mean context 10 + 2/2 = 11: KV 11 x 64 x 2 B = 1408 B -> 1.408 us;
+    activations (8 x 64 + 2 x 128) x 2 B = 1536 B -> 1.536 us. Layer 76.672 us, x2 = 153.344.
+    LM head 6400 x 2 B = 12800 B -> 12.8 us. TPOT = 166.144 us.
+    """
+    m = ex.predict(ideal_chip(1e12), TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    assert float(m.tpot_s) == pytest.approx(166.144e-6, rel=1e-9)
+    assert float(m.decode_breakdown_s[2]) == pytest.approx(166.144e-6, rel=1e-9)  # all HBM
+    assert ex.bottleneck(m.decode_breakdown_s) == "mem"
+
+
+def test_prefill_memory_bound_by_hand():
+    """Prefill of 10 tokens at 1e12 FLOP/s: weights 73.728 us per layer (compute 0.74 us);
+    KV written 10 x 64 x 2 B = 1280 B -> 1.28 us; activations 10 x 1536 B -> 15.36 us.
+    Layer 90.368 us, x2 = 180.736; head (one token) 12.8 us. TTFT = 193.536 us."""
+    m = ex.predict(ideal_chip(1e12), TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    assert float(m.ttft_s) == pytest.approx(193.536e-6, rel=1e-9)
+
+
+def test_compute_bound_by_hand():
+    """Peak 1e9 FLOP/s. Prefill per layer: GEMM 2 x 10 x 36864 = 737280 FLOP -> 737.28 us;
+    attention 10 x 256 x 5 (causal mean context) = 12800 FLOP -> 12.8 us (> 1.28 us of KV);
+    other 10 x 640 FLOP = 6.4 us < 15.36 us of activations. Layer 765.44 us, x2 = 1530.88;
+    head 2 x 6400 FLOP = 12.8 us (ties its 12.8 us of bytes). TTFT = 1543.68 us.
+    Decode per layer: GEMM 73728 FLOP = 73.728 us (ties memory), attention 2816 FLOP
+    = 2.816 us, other 1.536 us (memory). Layer 78.08, x2 = 156.16, + head 12.8 = 168.96 us."""
+    m = ex.predict(ideal_chip(1e9), TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    assert float(m.ttft_s) == pytest.approx(1543.68e-6, rel=1e-9)
+    assert float(m.tpot_s) == pytest.approx(168.96e-6, rel=1e-9)
+    assert ex.bottleneck(m.prefill_breakdown_s) == "compute"
+
+
+def test_tensor_parallel_all_reduce_by_hand():
+    """tp = 2 on a switch (alpha 1 us, 1e9 B/s): each chip reads half the weights and
+    KV heads (decode layer 36.864 + 0.704 + 0.768 us) and does 2 all-reduces of
+    64 x 2 B = 128 B: 1 us + 2 (1/2) 128 / 1e9 = 1.128 us each. Layer 40.592 us, x2 =
+    81.184; head half of 12.8 = 6.4 us. TPOT = 87.584 us."""
+    chip = ideal_chip(1e12, link_bw_bytes_per_s=1e9, link_latency_s=1e-6)
+    m = ex.predict(chip, TINY, ex.make_scenario(1, 10, 2), ex.make_mapping(tp=2))
+    assert float(m.tpot_s) == pytest.approx(87.584e-6, rel=1e-9)
+    assert float(m.decode_breakdown_s[4]) == pytest.approx(4 * 1.128e-6, rel=1e-9)
+
+
+def test_fixed_latencies_add():
+    """Per-layer latency x layers + per-step latency add to TPOT exactly."""
+    base = ex.predict(ideal_chip(1e12), TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    slow = ideal_chip(1e12, layer_latency_s=3e-6, step_latency_s=50e-6)
+    m = ex.predict(slow, TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    assert float(m.tpot_s - base.tpot_s) == pytest.approx(2 * 3e-6 + 50e-6, rel=1e-9)
+    assert float(m.decode_breakdown_s[5]) == pytest.approx(56e-6, rel=1e-9)
+
+
+def test_breakdown_sums_to_totals():
+    chip = ex.load_chip("h100-sxm")
+    model = ex.load_model("llama-3.1-70b")
+    m = ex.predict(chip, model, ex.make_scenario(8, 512, 128), ex.make_mapping(tp=4))
+    assert float(jnp.sum(m.decode_breakdown_s)) == pytest.approx(float(m.tpot_s), rel=1e-9)
+    assert float(jnp.sum(m.prefill_breakdown_s)) == pytest.approx(float(m.ttft_s), rel=1e-9)
+
+
+def test_does_not_fit_is_flagged_with_slack():
+    """70B in bf16 (141 GB) on one 80 GB H100: infeasible, slack about -61 GB."""
+    m = ex.predict(
+        ex.load_chip("h100-sxm"),
+        ex.load_model("llama-3.1-70b"),
+        ex.make_scenario(1, 128, 128),
+        ex.make_mapping(),
+    )
+    assert not bool(m.fits)
+    assert -70e9 < float(m.memory_slack_bytes) < -55e9
+    assert bool(jnp.isfinite(m.tpot_s))
+
+
+def test_pipeline_micro_batches():
+    """Compute-bound decode on pp = 2 stages: with one micro-batch the stages take
+    turns (round = path); with m = 2 both stages work at once and the round falls to
+    about m x stage(B/2), nearly half. Memory-bound, micro-batching cannot help: each
+    micro-batch re-reads the stage's weights, so the round stays about the path."""
+    mp = ex.make_mapping(pp=2)
+    slow = ideal_chip(1e8)  # compute-bound
+    t1 = ex.predict(slow, TINY, ex.make_scenario(64, 10, 2, n_micro=1), mp).tpot_s
+    t2 = ex.predict(slow, TINY, ex.make_scenario(64, 10, 2, n_micro=2), mp).tpot_s
+    assert 0.45 < float(t2 / t1) < 0.6
+    fast = ideal_chip(1e15)  # memory-bound
+    t1 = ex.predict(fast, TINY, ex.make_scenario(2, 10, 2, n_micro=1), mp).tpot_s
+    t2 = ex.predict(fast, TINY, ex.make_scenario(2, 10, 2, n_micro=2), mp).tpot_s
+    assert float(t2 / t1) >= 0.99
+
+
+def test_spec_tokens_per_round():
+    """sum_{i=0..k} a^i: a = 0 -> 1; a = 0.5, k = 3 -> 1.875; a -> 1 -> k + 1."""
+    assert float(spec_tokens_per_round(jnp.array(3.0), jnp.array(0.0))) == 1.0
+    assert float(spec_tokens_per_round(jnp.array(3.0), jnp.array(0.5))) == pytest.approx(1.875)
+    assert float(spec_tokens_per_round(jnp.array(3.0), jnp.array(1.0))) == pytest.approx(4.0)
+
+
+def test_moe_reads_only_touched_experts():
+    """Mixtral at batch 1 reads ~2 of 8 experts per layer: far fewer bytes than all 8."""
+    from explorer.traffic import experts_touched
+
+    model = ex.load_model("mixtral-8x7b")
+    assert float(experts_touched(model, jnp.array(1.0))) == pytest.approx(2.0)
+    assert float(experts_touched(model, jnp.array(1e6))) == pytest.approx(8.0)
+    chip = ex.load_chip("h100-sxm")
+    b1 = ex.predict(chip, model, ex.make_scenario(1, 128, 128), ex.make_mapping(tp=2))
+    b64 = ex.predict(chip, model, ex.make_scenario(64, 128, 128), ex.make_mapping(tp=2))
+    assert float(b64.tpot_s) > 1.5 * float(b1.tpot_s)
+
+
+def test_power_limit_throttles():
+    """A chip whose TDP is below its dynamic power at full speed is stretched."""
+    hot = ideal_chip(1e9, tdp_w=1e-3, static_fraction=0.0)
+    m = ex.predict(hot, TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
+    assert float(m.throttle) > 1.0
+    assert float(m.power_w) == pytest.approx(1e-3, rel=1e-6)

@@ -1,0 +1,46 @@
+"""Matplotlib figures. Each function takes numbers and returns a Figure; no model logic."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+
+def sram_cliff(
+    sram_gb: np.ndarray,
+    curves: dict[str, np.ndarray],
+    grads: dict[str, np.ndarray],
+    working_set_gb: float,
+    title: str,
+    infeasible_below_gb: float | None = None,
+) -> Figure:
+    """TPOT (ms) against SRAM capacity per chip, and d TPOT / d SRAM (ms per GB).
+
+    curves, grads: label -> values at each sram_gb (NaN where not to draw).
+    """
+    fig, (top, bottom) = plt.subplots(2, 1, figsize=(7.5, 6.5), sharex=True)
+    for label, y in curves.items():
+        top.plot(sram_gb, y, label=label, lw=2)
+    for label, g in grads.items():
+        bottom.plot(sram_gb, g, label=label, lw=2)
+    for ax in (top, bottom):
+        ax.axvline(working_set_gb, color="k", ls="--", lw=1)
+        ax.grid(alpha=0.3)
+    if infeasible_below_gb is not None:
+        top.axvspan(0, infeasible_below_gb, color="tab:red", alpha=0.08)
+        top.text(infeasible_below_gb * 0.5, top.get_ylim()[1] * 0.9,
+                 "SRAM-only chip:\ndoes not fit", ha="center", va="top", color="tab:red")  # fmt: skip
+    top.text(working_set_gb, top.get_ylim()[1] * 0.98, " working set", va="top")
+    top.set_ylabel("TPOT (ms)")
+    top.set_title(title, fontsize=10)
+    top.legend(fontsize=8)
+    bottom.set_ylabel("d TPOT / d SRAM (ms per GB)")
+    bottom.set_xlabel("on-chip SRAM per chip (GB)")
+    bottom.legend(fontsize=8)
+    fig.tight_layout()
+    return fig

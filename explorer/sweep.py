@@ -1,0 +1,61 @@
+"""Sweeps: one chip parameter over many values with ``vmap``, and its gradient.
+
+A chip field (or one element of a vector field, e.g. tier 0 of
+``mem_capacity_bytes``) is set to each value in turn; the model is evaluated for all
+values at once. ``sweep_grad`` also returns d metric / d field at each value.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+
+from explorer.hardware import Chip
+from explorer.mapping import Mapping
+from explorer.perf import Metrics, predict
+from explorer.smooth import EXACT, Mode
+from explorer.workload import Model, Scenario
+
+
+def with_value(chip: Chip, field: str, value: jax.Array, index: int | None = None) -> Chip:
+    """``chip`` with ``field`` (or ``field[index]``) set to ``value``."""
+    old = getattr(chip, field)
+    new = value if index is None else jnp.asarray(old).at[index].set(value)
+    return chip.replace(**{field: new})
+
+
+def sweep(
+    chip: Chip,
+    model: Model,
+    scenario: Scenario,
+    mapping: Mapping,
+    field: str,
+    values: Any,
+    index: int | None = None,
+    mode: Mode = EXACT,
+) -> Metrics:
+    """Metrics at every value of one chip field (leading axis = value)."""
+    f = lambda v: predict(with_value(chip, field, v, index), model, scenario, mapping, mode)  # noqa: E731
+    return jax.vmap(f)(jnp.asarray(values))
+
+
+def sweep_grad(
+    chip: Chip,
+    model: Model,
+    scenario: Scenario,
+    mapping: Mapping,
+    field: str,
+    values: Any,
+    index: int | None = None,
+    metric: str = "tpot_s",
+    mode: Mode = EXACT,
+) -> tuple[jax.Array, jax.Array]:
+    """(metric, d metric / d field) at every value of one chip field."""
+
+    def f(v):
+        out = predict(with_value(chip, field, v, index), model, scenario, mapping, mode)
+        return getattr(out, metric)
+
+    return jax.vmap(jax.value_and_grad(f))(jnp.asarray(values))

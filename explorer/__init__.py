@@ -1,9 +1,9 @@
 """explorer: a differentiable JAX model of LLM-inference hardware.
 
-    import explorer as ex
-    chip = ex.load_chip("h100-sxm")
-    model = ex.load_model("llama-3.1-70b")
-    m = ex.predict(chip, model, ex.make_scenario(batch=1), ex.make_mapping(tp=4))
+import explorer as ex
+chip = ex.load_chip("h100-sxm")
+model = ex.load_model("llama-3.1-70b")
+m = ex.predict(chip, model, ex.make_scenario(batch=1), ex.make_mapping(tp=4))
 """
 
 from explorer.configio import ConfigError, list_ids

@@ -14,7 +14,7 @@ import numpy as np
 
 from explorer import units
 from explorer.configio import ConfigError, list_ids
-from explorer.hardware import PRECISIONS, load_chip_file, load_chip_info, load_chip
+from explorer.hardware import PRECISIONS, load_chip, load_chip_file, load_chip_info
 from explorer.mapping import make_mapping
 from explorer.perf import predict
 from explorer.planner import choose_mapping
@@ -46,7 +46,9 @@ def _add_predict(sub: Any) -> None:
     p.add_argument("--tp", type=int, help="tensor parallel (with --pp, --ep; default: auto)")
     p.add_argument("--pp", type=int, help="pipeline stages")
     p.add_argument("--ep", type=int, help="expert parallel (<= tp)")
-    p.add_argument("--prefill-batch", type=float, help="prompts prefilled together (default: batch)")
+    p.add_argument(
+        "--prefill-batch", type=float, help="prompts prefilled together (default: batch)"
+    )
     p.add_argument("--spec-k", type=float, default=0, help="draft tokens per step")
     p.add_argument("--spec-accept", type=float, default=0.0, help="draft acceptance rate")
     p.add_argument("--json", action="store_true", help="print one JSON object")
@@ -114,16 +116,28 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
 
 def _print_predict(out: dict[str, Any]) -> None:
     m = out["mapping"]
-    print(f"{out['model']} on {out['chips']} x {out['chip']}  (tp={m['tp']} pp={m['pp']} "
-          f"ep={m['ep']}, {out['mapping_chosen_by']})")
+    print(
+        f"{out['model']} on {out['chips']} x {out['chip']}  (tp={m['tp']} pp={m['pp']} "
+        f"ep={m['ep']}, {out['mapping_chosen_by']})"
+    )
     if not out["fits_in_memory"]:
         print(f"  DOES NOT FIT: {out['bottleneck']}; the numbers below are not achievable")
-    print(f"  TTFT {out['ttft_ms']:.2f} ms   TPOT {out['tpot_ms']:.3f} ms   "
-          f"{out['tokens_per_s_per_user']:.1f} tok/s per user")
-    print(f"  {out['tokens_per_s_total']:.1f} tok/s total, {out['tokens_per_s_per_chip']:.1f} per chip, "
-          f"{out['energy_j_per_token']:.3f} J/token, {out['power_w_per_chip']:.0f} W per chip")
-    print(f"  memory per chip {out['resident_gb_per_chip']:.2f} GB (slack {out['memory_slack_gb']:.2f} GB)")
-    print(f"  decode bottleneck: {out['bottleneck']}; prefill bottleneck: {out['prefill_bottleneck']}")
+    print(
+        f"  TTFT {out['ttft_ms']:.2f} ms   TPOT {out['tpot_ms']:.3f} ms   "
+        f"{out['tokens_per_s_per_user']:.1f} tok/s per user"
+    )
+    print(
+        f"  {out['tokens_per_s_total']:.1f} tok/s total, "
+        f"{out['tokens_per_s_per_chip']:.1f} per chip, "
+        f"{out['energy_j_per_token']:.3f} J/token, {out['power_w_per_chip']:.0f} W per chip"
+    )
+    print(
+        f"  memory per chip {out['resident_gb_per_chip']:.2f} GB "
+        f"(slack {out['memory_slack_gb']:.2f} GB)"
+    )
+    print(
+        f"  decode bottleneck: {out['bottleneck']}; prefill bottleneck: {out['prefill_bottleneck']}"
+    )
     for phase, parts in out["breakdown_ms"].items():
         text = ", ".join(f"{k} {v:.3f}" for k, v in parts.items() if v > 0)
         print(f"  {phase} (ms): {text}")
@@ -134,13 +148,16 @@ def _min_chips(chip, model, scenario, limit: int = 4096):
     main memory (a slow capacity tier such as DDR is allowed to help only if nothing
     else fits), its mapping and Metrics."""
     fast = float(np.sum(np.asarray(chip.mem_capacity_bytes)[:2]))
+    first_fit = None
     n = 1
     while n <= limit:
         mapping, metrics = choose_mapping(chip, model, scenario, n)
         if bool(metrics.fits) and float(metrics.resident_bytes) <= fast:
             return n, mapping, metrics
+        if bool(metrics.fits) and first_fit is None:
+            first_fit = (n, mapping, metrics)
         n *= 2
-    return n // 2, mapping, metrics
+    return first_fit or (n // 2, mapping, metrics)
 
 
 def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -157,17 +174,26 @@ def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def _print_compare(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
-    print(f"{args.model}, batch {args.batch:g}, prompt {args.prompt:g}, output {args.output:g}, "
-          f"{args.precision}; fewest chips (power of two) that hold the model, best mapping")
+    print(
+        f"{args.model}, batch {args.batch:g}, prompt {args.prompt:g}, output {args.output:g}, "
+        f"{args.precision}; fewest chips (power of two) that hold the model, best mapping"
+    )
     for r in rows:
         m = r["mapping"]
         r["map"] = f"tp{m['tp']} pp{m['pp']}" + (f" ep{m['ep']}" if m["ep"] > 1 else "")
         r["fit"] = "yes" if r["fits_in_memory"] else "NO"
-    cols = [("chip", "chip", ""), ("chips", "chips", "d"), ("map", "mapping", ""),
-            ("fit", "fits", ""), ("ttft_ms", "TTFT ms", ".1f"), ("tpot_ms", "TPOT ms", ".2f"),
-            ("tokens_per_s_per_user", "tok/s/user", ".0f"),
-            ("tokens_per_s_per_chip", "tok/s/chip", ".1f"),
-            ("energy_j_per_token", "J/token", ".3f"), ("bottleneck", "decode bottleneck", "")]
+    cols = [
+        ("chip", "chip", ""),
+        ("chips", "chips", "d"),
+        ("map", "mapping", ""),
+        ("fit", "fits", ""),
+        ("ttft_ms", "TTFT ms", ".1f"),
+        ("tpot_ms", "TPOT ms", ".2f"),
+        ("tokens_per_s_per_user", "tok/s/user", ".0f"),
+        ("tokens_per_s_per_chip", "tok/s/chip", ".1f"),
+        ("energy_j_per_token", "J/token", ".3f"),
+        ("bottleneck", "decode bottleneck", ""),
+    ]
     print(table(rows, cols))
 
 

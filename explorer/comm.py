@@ -29,9 +29,7 @@ def _fabric(chip: Chip, p: jax.Array) -> tuple[jax.Array, jax.Array]:
     """(latency [s], effective per-chip bandwidth [B/s]) of a p-rank collective."""
     w = chip.topology  # one-hot over (switch, mesh, ring, torus)
     alpha = chip.link_latency_s
-    lat_in = alpha * (
-        w[0] + w[1] + w[2] * 2.0 * (p - 1.0) + w[3] * 4.0 * (jnp.sqrt(p) - 1.0)
-    )
+    lat_in = alpha * (w[0] + w[1] + w[2] * 2.0 * (p - 1.0) + w[3] * 4.0 * (jnp.sqrt(p) - 1.0))
     mesh_frac = safe_div(p - 1.0, jnp.maximum(chip.domain_chips - 1.0, 1.0))
     bw_in = chip.link_bw_bytes_per_s * (w[0] + w[2] + w[3] + w[1] * jnp.minimum(mesh_frac, 1.0))
     inside = p <= chip.domain_chips
@@ -56,6 +54,9 @@ def all_to_all(chip: Chip, p: jax.Array, n_bytes: jax.Array) -> jax.Array:
 
 def hop(chip: Chip, n_chips: jax.Array, n_bytes: jax.Array) -> jax.Array:
     """Point-to-point send between pipeline stages of a replica of n_chips [s].
+
+    Callers pass each chip's slice (activations / tp): the tp chips of a stage send in
+    parallel; the receiving stage's all-gather of the slices is not modelled.
 
     Inside the domain: one link, the chip's link latency (per hop on ring/torus, taken
     as the collective latency on switch/mesh; a mesh peer link carries W/(D-1));

@@ -124,6 +124,20 @@ class ChipInfo:
     raw: dict[str, Any]
 
 
+def flop_energy(tdp_w, static_w, peaks, capacity, bandwidth, mem_energy) -> np.ndarray:
+    """Dynamic energy per FLOP in each precision [J/FLOP] (an estimate).
+
+    At its TDP a chip runs dense compute at peak while streaming every memory tier
+    at full bandwidth: e_flop(p) = (TDP - static - sum_t BW_t e_t) / peak(p), the
+    sum over tiers that exist. The compute share is floored at 20% of the dynamic
+    power. Vendors double FLOPs per halving of precision at constant TDP, so the
+    same power spread over a higher peak gives a lower energy per FLOP.
+    """
+    memory_w = float(np.sum(np.where(np.asarray(capacity) > 0, bandwidth * mem_energy, 0.0)))
+    compute_w = max(tdp_w - static_w - memory_w, 0.2 * (tdp_w - static_w))
+    return compute_w / np.asarray(peaks, dtype=float)
+
+
 # --- schema ---------------------------------------------------------------------
 
 _TOP = {
@@ -270,9 +284,7 @@ def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
 
     tdp = float(power["tdp_w"])
     static = physics["power"]["static_fraction_of_tdp"] * tdp
-    # Dynamic energy per FLOP: the chip reaches its TDP at full dense compute in any
-    # precision (vendors double FLOPs per halving of precision at constant TDP).
-    flop_e = (tdp - static) / peaks
+    flop_e = flop_energy(tdp, static, peaks, cap, bw, mem_e)
     # Scale-up links leave the package: SerDes energy for every reference chip.
     link_e = units.pj_per_bit_to_j_per_byte(physics["link_energy_pj_per_bit"]["serdes"])
     topo = np.array([float(scale_up["topology"] == t) for t in TOPOLOGIES])
@@ -285,9 +297,7 @@ def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
         link_bw_bytes_per_s=jnp.asarray(scale_up["bandwidth_gb_s_per_direction"] * units.GB),
         link_latency_s=jnp.asarray(scale_up["latency_us"] * units.US),
         domain_chips=jnp.asarray(float(scale_up["domain_chips"])),
-        scale_out_bw_bytes_per_s=jnp.asarray(
-            scale_out["bandwidth_gb_s_per_direction"] * units.GB
-        ),
+        scale_out_bw_bytes_per_s=jnp.asarray(scale_out["bandwidth_gb_s_per_direction"] * units.GB),
         scale_out_latency_s=jnp.asarray(scale_out["latency_us"] * units.US),
         topology=jnp.asarray(topo),
         flop_energy_j=jnp.asarray(flop_e),
@@ -373,7 +383,7 @@ def make_chip(
     topology: str = "switch",
     tdp_w: float = 700.0,
     static_fraction: float = 0.3,
-    mem_energy_j_per_byte: tuple[float, float, float] = (4.8e-12, 3.9e-11, 1.3e-10),
+    mem_energy_j_per_byte: tuple[float, float, float] = (4.8e-12, 3.92e-11, 1.28e-10),
     link_energy_j_per_byte: float = 4.4e-11,
     eff_gemm: float = 1.0,
     eff_attn: float = 1.0,
@@ -385,8 +395,8 @@ def make_chip(
     """A hypothetical chip from SI numbers (every keyword is a physical quantity).
 
     ``peak_flops_per_s`` is one number (same peak in every precision) or five, in
-    PRECISIONS order. Energy per FLOP follows the reference-chip rule: (1 - static
-    fraction) x TDP spread over the peak. Efficiencies default to 1 and fixed
+    PRECISIONS order. Energy per FLOP follows the reference-chip rule of
+    :func:`flop_energy`. Efficiencies default to 1 and fixed
     latencies to 0 (an ideal chip); the energy defaults are the SRAM, HBM3E and DDR5
     entries of configs/physics.toml.
     """
@@ -406,7 +416,16 @@ def make_chip(
         scale_out_bw_bytes_per_s=f(scale_out_bw_bytes_per_s),
         scale_out_latency_s=f(scale_out_latency_s),
         topology=f([float(topology == t) for t in TOPOLOGIES]),
-        flop_energy_j=f((tdp_w - static) / peaks),
+        flop_energy_j=f(
+            flop_energy(
+                tdp_w,
+                static,
+                peaks,
+                [sram_bytes, mem_bytes, ext_bytes],
+                np.array([sram_bw_bytes_per_s, mem_bw_bytes_per_s, ext_bw_bytes_per_s]),
+                np.asarray(mem_energy_j_per_byte),
+            )
+        ),
         link_energy_j_per_byte=f(link_energy_j_per_byte),
         static_power_w=f(static),
         tdp_w=f(tdp_w),

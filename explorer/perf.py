@@ -116,14 +116,27 @@ def _roofline(flops, nbytes, peak, eff, spb, mode):
     return t, bd
 
 
-def _layer_comm(chip: Chip, model: Model, mapping: Mapping, msg: jax.Array) -> jax.Array:
-    """Communication per average layer per step: all-reduces after attention and MLP;
-    MoE layers with ep > 1 use dispatch + combine all-to-alls of top_k copies."""
-    ar = comm.all_reduce(chip, mapping.tp, msg)
+def _layer_comm(
+    chip: Chip, model: Model, mapping: Mapping, msg: jax.Array
+) -> tuple[jax.Array, jax.Array]:
+    """(time [s], bytes sent per chip [B]) of communication per average layer.
+
+    Dense layers: all-reduces after attention and after the MLP. MoE layers with
+    ep > 1: the attention all-reduce, then dispatch and combine all-to-alls; each rank
+    dispatches its 1/ep share of the tokens, top_k copies each (msg top_k / ep).
+    """
+    tp, ep = mapping.tp, mapping.ep
     moe_frac = model.n_moe_layers / model.n_layers
-    a2a = 2.0 * comm.all_to_all(chip, mapping.ep, msg * max(model.top_k, 1))
-    moe = jnp.where(mapping.ep > 1.0, a2a, ar)
-    return ar + (1.0 - moe_frac) * ar + moe_frac * moe
+    ar = comm.all_reduce(chip, tp, msg)
+    ar_bytes = 2.0 * safe_div(tp - 1.0, tp) * msg
+    a2a_msg = msg * max(model.top_k, 1) / ep
+    a2a = 2.0 * comm.all_to_all(chip, ep, a2a_msg)
+    a2a_bytes = 2.0 * safe_div(ep - 1.0, ep) * a2a_msg
+    use_a2a = ep > 1.0
+    moe = jnp.where(use_a2a, a2a, ar)
+    moe_bytes = jnp.where(use_a2a, a2a_bytes, ar_bytes)
+    time = ar + (1.0 - moe_frac) * ar + moe_frac * moe
+    return time, ar_bytes + (1.0 - moe_frac) * ar_bytes + moe_frac * moe_bytes
 
 
 def _pass_time(chip, model, mapping, tr: PassTraffic, spb, peak, mode):
@@ -131,10 +144,11 @@ def _pass_time(chip, model, mapping, tr: PassTraffic, spb, peak, mode):
     t_g, bd_g = _roofline(tr.gemm_flops, tr.gemm_bytes, peak, chip.eff_gemm, spb, mode)
     t_a, bd_a = _roofline(tr.attn_flops, tr.attn_bytes, peak, chip.eff_attn, spb, mode)
     t_o, bd_o = _roofline(tr.other_flops, tr.other_bytes, peak, chip.eff_gemm, spb, mode)
-    t_c = _layer_comm(chip, model, mapping, tr.msg_bytes)
-    fixed = jnp.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]) * t_c + jnp.array(
-        [0.0, 0.0, 0.0, 0.0, 0.0, 1.0]
-    ) * chip.layer_latency_s
+    t_c, _ = _layer_comm(chip, model, mapping, tr.msg_bytes)
+    fixed = (
+        jnp.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]) * t_c
+        + jnp.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]) * chip.layer_latency_s
+    )
     t_layer = t_g + t_a + t_o + t_c + chip.layer_latency_s
     t_head, bd_head = _roofline(tr.head_flops, tr.head_bytes, peak, chip.eff_gemm, spb, mode)
     return t_layer, bd_g + bd_a + bd_o + fixed, t_head, bd_head
@@ -146,7 +160,9 @@ def _pass_energy(chip, model, mapping, tr: PassTraffic, share, prec_index, passe
     flops = n_l * (tr.gemm_flops + tr.attn_flops + tr.other_flops) + tr.head_flops
     nbytes = n_l * (tr.gemm_bytes + tr.attn_bytes + tr.other_bytes) + tr.head_bytes
     tp, pp = mapping.tp, mapping.pp
-    link = n_l * 4.0 * safe_div(tp - 1.0, tp) * tr.msg_bytes + (pp - 1.0) * tr.msg_bytes / tp
+    # Per chip: its layers' collective bytes, and its 1/tp slice of each stage hop.
+    _, layer_link = _layer_comm(chip, model, mapping, tr.msg_bytes)
+    link = n_l * layer_link + (pp - 1.0) * tr.msg_bytes / tp
     per_chip = (
         flops * chip.flop_energy_j[prec_index]
         + nbytes * jnp.sum(share * chip.mem_energy_j_per_byte)
@@ -202,10 +218,18 @@ def predict(
     p_len, o_len = scenario.prompt_tokens, scenario.output_tokens
     bp = scenario.prefill_batch
     tr_p = pass_traffic(
-        model, scenario, mapping, bp, p_len, mean_context(model, 0.0 * p_len, p_len), p_len, 1.0
+        model,
+        scenario,
+        mapping,
+        bp,
+        p_len,
+        mean_context(model, 0.0 * p_len, p_len),
+        p_len,
+        1.0,
+        prefill=True,
     )
     tl_p, bd_lp, th_p, bd_hp = _pass_time(chip, model, mapping, tr_p, spb, peak, mode)
-    hop_p = comm.hop(chip, n_chips, tr_p.msg_bytes)
+    hop_p = comm.hop(chip, n_chips, tr_p.msg_bytes / tp)
     path_p = n_l * tl_p + th_p + (pp - 1.0) * hop_p + chip.step_latency_s
     e_p = _pass_energy(chip, model, mapping, tr_p, share, prec, 1.0)
     ttft = _throttle(chip, n_chips, path_p, e_p, mode)
@@ -220,7 +244,7 @@ def predict(
     ctx = mean_context(model, p_len, p_len + o_len)
     tr_d = pass_traffic(model, scenario, mapping, batch / m, q, ctx, ctx, q)
     tl_d, bd_ld, th_d, bd_hd = _pass_time(chip, model, mapping, tr_d, spb, peak, mode)
-    hop_d = comm.hop(chip, n_chips, tr_d.msg_bytes)
+    hop_d = comm.hop(chip, n_chips, tr_d.msg_bytes / tp)
     path_d = n_l * tl_d + th_d + (pp - 1.0) * hop_d
     stage_d = stage_layers * tl_d + th_d
     round_d = smax([path_d, m * stage_d], mode) + chip.step_latency_s

@@ -33,8 +33,14 @@ def sram_cliff(
         ax.grid(alpha=0.3)
     if infeasible_below_gb is not None:
         top.axvspan(0, infeasible_below_gb, color="tab:red", alpha=0.08)
-        top.text(infeasible_below_gb * 0.5, top.get_ylim()[1] * 0.9,
-                 "SRAM-only chip:\ndoes not fit", ha="center", va="top", color="tab:red")  # fmt: skip
+        top.text(
+            infeasible_below_gb * 0.5,
+            top.get_ylim()[1] * 0.9,
+            "SRAM-only chip:\ndoes not fit",
+            ha="center",
+            va="top",
+            color="tab:red",
+        )
     top.text(working_set_gb, top.get_ylim()[1] * 0.98, " working set", va="top")
     top.set_ylabel("TPOT (ms)")
     top.set_title(title, fontsize=10)

@@ -50,7 +50,9 @@ def metrics_dict(
     breakdown = {
         phase: {
             k: f(v) / units.MS
-            for k, v in zip(BREAKDOWN, np.asarray(getattr(metrics, f"{phase}_breakdown_s")))
+            for k, v in zip(
+                BREAKDOWN, np.asarray(getattr(metrics, f"{phase}_breakdown_s")), strict=True
+            )
         }
         for phase in ("prefill", "decode")
     }
@@ -101,7 +103,12 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> st
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     out = []
     for n, r in enumerate(cells):
-        out.append("  ".join(c.rjust(w) if n and i else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))))
+        out.append(
+            "  ".join(
+                c.rjust(w) if n and i else c.ljust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)

@@ -3,7 +3,7 @@
 A *pass* processes ``n_seq`` sequences with ``q_tokens`` query tokens each (decode:
 q = 1, or k + 1 when verifying k drafted tokens; prefill: q = prompt length) over
 a mean attended context. All results are per chip of one pipeline stage, i.e.
-already divided by the tensor-parallel degree. Equations: docs/model.md section 2.
+already divided by the tensor-parallel degree. Equations: docs/model.md section 4.
 """
 
 from __future__ import annotations
@@ -97,7 +97,9 @@ def layer_weight_params(model: Model, tokens: jax.Array) -> tuple[jax.Array, flo
 def mlp_width_active(model: Model) -> float:
     """Mean active MLP width per token per layer [elements]."""
     dense = model.n_dense_layers * model.d_ff
-    moe = model.n_moe_layers * (model.top_k * model.d_ff_expert + model.n_shared_experts * model.d_ff_shared)
+    moe = model.n_moe_layers * (
+        model.top_k * model.d_ff_expert + model.n_shared_experts * model.d_ff_shared
+    )
     return (dense + moe) / model.n_layers
 
 
@@ -110,12 +112,14 @@ def pass_traffic(
     ctx_mean: jax.Array,
     kv_tokens_moved: jax.Array,
     head_tokens: jax.Array,
+    prefill: bool = False,
 ) -> PassTraffic:
     """FLOPs and bytes per chip for one average layer of a pass (see module docstring).
 
     ctx_mean: mean attended context per query token per layer [tokens].
     kv_tokens_moved: KV tokens read (decode) or written (prefill) per sequence per layer.
     head_tokens: tokens per sequence that go through the LM head.
+    prefill: use the prefill attention kernel's FLOPs (MLA not absorbed).
     """
     wb = PRECISION_BYTES[scenario.weight_precision]
     kvb = PRECISION_BYTES[scenario.kv_precision]
@@ -128,7 +132,8 @@ def pass_traffic(
 
     gemm_flops = 2.0 * tokens * active_params / tp
     gemm_bytes = read_params * wb / tp
-    attn_flops = tokens * model.attn_flops_per_ctx_token * ctx_mean / heads_split
+    per_ctx = model.attn_flops_per_ctx_token_prefill if prefill else model.attn_flops_per_ctx_token
+    attn_flops = tokens * per_ctx * ctx_mean / heads_split
     attn_bytes = n_seq * kv_tokens_moved * model.kv_elems_per_token_layer * kvb / kv_split
     width = ACT_VECTORS_D * model.d_model + ACT_VECTORS_FF * mlp_width_active(model)
     other_bytes = tokens * width * ab / tp

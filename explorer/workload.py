@@ -150,6 +150,15 @@ class Model:
         return float(4 * self.n_heads * self.head_dim)
 
     @property
+    def attn_flops_per_ctx_token_prefill(self) -> float:
+        """As attn_flops_per_ctx_token, for prefill: MLA is not absorbed there (keys and
+        values are expanded per head: QK over nope + rope dims, AV over v dims)."""
+        if self.attention == "mla":
+            qk = self.mla_qk_nope_head_dim + self.mla_qk_rope_head_dim
+            return float(2 * self.n_heads * (qk + self.mla_v_head_dim))
+        return self.attn_flops_per_ctx_token
+
+    @property
     def kv_shards(self) -> int:
         """How many ways the KV cache splits under tensor parallelism (heads; MLA: 1)."""
         return 1 if self.attention == "mla" else self.n_kv_heads
@@ -275,7 +284,8 @@ class Scenario:
     prefill_batch: prompts prefilled together for TTFT [-] (static batching = batch).
     spec_k: draft tokens per verification step (0 = no speculative decoding) [-].
     spec_accept: per-token acceptance rate of drafted tokens, in [0, 1) [-].
-    spec_draft_cost: cost of one draft step relative to one target step [-].
+    spec_draft_cost: cost of one draft token relative to the target's verification
+      round (k drafts stretch the round by 1 + k x cost) [-].
     n_micro: micro-batches in flight in the pipeline (decode) [-]; 0 = pp.
     """
 
@@ -308,9 +318,10 @@ def make_scenario(
 ) -> Scenario:
     """Build a Scenario; checks values and names (ConfigError on bad input).
 
-    precision sets the weights; activations default to it (fp4 weights compute in fp8
-    activations' peak only where the chip has fp4) and the KV cache defaults to it,
-    except fp4 whose KV defaults to fp8.
+    ``precision`` sets the weights and, unless ``act_precision`` is given, the compute
+    (the chip's peak for that precision, with the fallback of hardware.py when it
+    lacks it; activations are moved at >= 1 byte). The KV cache defaults to
+    ``precision``, except fp4 whose KV cache defaults to fp8.
     """
     for name in (precision, kv_precision, act_precision):
         if name is not None and name not in PRECISIONS:

@@ -76,7 +76,9 @@ def figure(out):
         {
             "80 GB HBM + SRAM (exact)": out["hbm_exact_tpot_s"] * ms,
             "80 GB HBM + SRAM (smooth, sharpness 50)": out["hbm_smooth_tpot_s"] * ms,
-            "SRAM only (exact, where it fits)": np.where(fits, out["sram_only_tpot_s"] * ms, np.nan),
+            "SRAM only (exact, where it fits)": np.where(
+                fits, out["sram_only_tpot_s"] * ms, np.nan
+            ),
         },
         {
             "HBM + SRAM, exact": out["hbm_exact_grad_s_per_byte"] * ms * units.GB,
@@ -99,7 +101,8 @@ def main() -> None:
     t = out["hbm_tpot_s"]
     print(f"working set per chip {w:.2f} GB")
     print(f"TPOT with HBM: {t[0] * 1e3:.3f} ms at 0 SRAM -> {t[-1] * 1e3:.3f} ms at 2x working set")
-    print(f"SRAM-only chip fits from {out['sram_bytes'][np.argmax(out['sram_only_fits'])] / units.GB:.2f} GB")
+    first_fit = out["sram_bytes"][np.argmax(out["sram_only_fits"])] / units.GB
+    print(f"SRAM-only chip fits from {first_fit:.2f} GB")
     finite = all(np.all(np.isfinite(v)) for k, v in out.items() if k.endswith("grad_s_per_byte"))
     print(f"gradients finite everywhere: {finite}; saved {args.out}")
 

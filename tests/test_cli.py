@@ -55,7 +55,10 @@ def test_predict_not_fitting_is_an_answer(capsys):
         (PREDICT + ["--tp", "3"], "tp x pp = 3"),
         (PREDICT + ["--precision", "fp3"], "invalid choice"),
         (PREDICT + ["--bogus"], "unrecognized arguments"),
-        (["predict", "--chip-file", "/nonexistent.toml", "--model", "llama-3.1-8b"], "no such file"),
+        (
+            ["predict", "--chip-file", "/nonexistent.toml", "--model", "llama-3.1-8b"],
+            "no such file",
+        ),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):

@@ -17,7 +17,7 @@ from explorer.configio import ConfigError, list_ids
 from explorer.hardware import PRECISIONS, load_chip, load_chip_file, load_chip_info
 from explorer.mapping import make_mapping
 from explorer.perf import predict
-from explorer.planner import choose_mapping
+from explorer.planner import choose_mapping, min_chips
 from explorer.report import metrics_dict, table
 from explorer.workload import load_model, make_scenario
 
@@ -143,23 +143,6 @@ def _print_predict(out: dict[str, Any]) -> None:
         print(f"  {phase} (ms): {text}")
 
 
-def _min_chips(chip, model, scenario, limit: int = 4096):
-    """Smallest power-of-two chip count whose best mapping holds the model in SRAM and
-    main memory (a slow capacity tier such as DDR is allowed to help only if nothing
-    else fits), its mapping and Metrics."""
-    fast = float(np.sum(np.asarray(chip.mem_capacity_bytes)[:2]))
-    first_fit = None
-    n = 1
-    while n <= limit:
-        mapping, metrics = choose_mapping(chip, model, scenario, n)
-        if bool(metrics.fits) and float(metrics.resident_bytes) <= fast:
-            return n, mapping, metrics
-        if bool(metrics.fits) and first_fit is None:
-            first_fit = (n, mapping, metrics)
-        n *= 2
-    return first_fit or (n // 2, mapping, metrics)
-
-
 def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
     model = load_model(args.model)
     scenario = _scenario(args)
@@ -168,7 +151,7 @@ def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
         if chip_id not in list_ids("chips"):
             continue
         chip, info = load_chip(chip_id), load_chip_info(chip_id)
-        n, mapping, metrics = _min_chips(chip, model, scenario)
+        n, mapping, metrics = min_chips(chip, model, scenario)
         rows.append(metrics_dict(metrics, info, model, scenario, mapping, "auto"))
     return rows
 
@@ -176,7 +159,7 @@ def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
 def _print_compare(rows: list[dict[str, Any]], args: argparse.Namespace) -> None:
     print(
         f"{args.model}, batch {args.batch:g}, prompt {args.prompt:g}, output {args.output:g}, "
-        f"{args.precision}; fewest chips (power of two) that hold the model, best mapping"
+        f"{args.precision}; fewest chips (2^a 3^b) that hold the model, best mapping"
     )
     for r in rows:
         m = r["mapping"]

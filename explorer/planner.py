@@ -16,7 +16,7 @@ from explorer.hardware import Chip
 from explorer.mapping import Mapping, candidate_mappings, make_mapping, stack_mappings
 from explorer.perf import Metrics, predict
 from explorer.smooth import EXACT, Mode
-from explorer.workload import Model, Scenario
+from explorer.workload import PRECISION_BYTES, Model, Scenario
 
 PAD = 32
 
@@ -53,3 +53,37 @@ def choose_mapping(
     tp, pp, ep = cands[best]
     mapping = make_mapping(tp, pp, ep, model)
     return mapping, jax.tree_util.tree_map(lambda x: x[best], metrics)
+
+
+def chip_counts(lower: float, limit: int) -> list[int]:
+    """Replica sizes to try, ascending: numbers 2^a 3^b (1, 2, 3, 4, 6, 8, ..., 576, ...)
+    from ``lower`` up to ``limit`` — the sizes servers and pods are built in."""
+    counts = {2**a * 3**b for a in range(13) for b in range(8)}
+    return sorted(n for n in counts if lower <= n <= limit)
+
+
+def min_chips(
+    chip: Chip, model: Model, scenario: Scenario, limit: int = 4096
+) -> tuple[int, Mapping, Metrics]:
+    """Fewest chips per replica (a 2^a 3^b count) whose best mapping holds the model.
+
+    The model must fit in SRAM and main memory (tiers 0-1); a slow capacity tier (DDR)
+    is used only if nothing else fits by ``limit``. Returns (chips, Mapping, Metrics);
+    if nothing fits at all, the largest count tried, flagged as not fitting.
+    """
+    cap = np.asarray(chip.mem_capacity_bytes)
+    fast = float(cap[0] + cap[1])
+    weights = model.total_params * PRECISION_BYTES[scenario.weight_precision]
+    lower = max(1.0, weights / max(float(np.sum(cap)), 1.0))
+    first_fit = None
+    last = None
+    for n in chip_counts(np.floor(lower), limit):
+        mapping, metrics = choose_mapping(chip, model, scenario, n)
+        last = (n, mapping, metrics)
+        if bool(metrics.fits) and float(metrics.resident_bytes) <= fast:
+            return last
+        if bool(metrics.fits) and first_fit is None:
+            first_fit = last
+    if last is None:
+        raise ValueError(f"min_chips: no chip count between {lower:.0f} and {limit}")
+    return first_fit or last

@@ -98,7 +98,8 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> st
         line = []
         for key, _, spec in columns:
             value = row.get(key, "")
-            line.append(format(value, spec) if isinstance(value, (int, float)) else str(value))
+            is_number = isinstance(value, (int, float, np.number))
+            line.append(format(value, spec) if is_number else str(value))
         cells.append(line)
     widths = [max(len(r[i]) for r in cells) for i in range(len(columns))]
     out = []

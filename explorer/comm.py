@@ -30,7 +30,8 @@ def _fabric(chip: Chip, p: jax.Array) -> tuple[jax.Array, jax.Array]:
     w = chip.topology  # one-hot over (switch, mesh, ring, torus)
     alpha = chip.link_latency_s
     lat_in = alpha * (w[0] + w[1] + w[2] * 2.0 * (p - 1.0) + w[3] * 4.0 * (jnp.sqrt(p) - 1.0))
-    mesh_frac = safe_div(p - 1.0, jnp.maximum(chip.domain_chips - 1.0, 1.0))
+    # At least one link, so a 1-rank "group" (no traffic) never divides by zero.
+    mesh_frac = jnp.maximum(p - 1.0, 1.0) / jnp.maximum(chip.domain_chips - 1.0, 1.0)
     bw_in = chip.link_bw_bytes_per_s * (w[0] + w[2] + w[3] + w[1] * jnp.minimum(mesh_frac, 1.0))
     inside = p <= chip.domain_chips
     lat = jnp.where(inside, lat_in, chip.scale_out_latency_s)

@@ -93,7 +93,14 @@ class Chip:
 
     def replace(self, **changes: Any) -> Chip:
         """A copy with some fields changed (values converted to float arrays)."""
-        return dataclasses.replace(self, **{k: jnp.asarray(v) for k, v in changes.items()})
+        return dataclasses.replace(self, **{k: _arr(v) for k, v in changes.items()})
+
+
+def _arr(value: Any) -> jax.Array:
+    """A strongly typed float array (weak types would make jit recompile on replace)."""
+    if isinstance(value, jax.Array) and not value.weak_type:
+        return value
+    return jnp.asarray(np.asarray(value, dtype=float))
 
 
 # Fields a user may differentiate with respect to (all of them: every field is a float).
@@ -193,6 +200,11 @@ _EFFICIENCY = {
     "layer_latency_us": Field(float, minimum=0.0),
     "step_latency_us": Field(float, minimum=0.0),
 }
+_EFFICIENCY_FITTED = dict(
+    _EFFICIENCY,
+    points=Field(list),
+    train_median_ape=Field(float, minimum=0.0, sourced=False),
+)
 _PRICE = {
     "usd": Field(float, positive=True),
     "kind": Field(str, choices=("list", "estimate")),
@@ -255,8 +267,16 @@ def load_physics() -> dict[str, Any]:
     return read_toml(CONFIG_DIR / "physics.toml")
 
 
-def load_efficiency(family: str, where: str) -> dict[str, float]:
-    """Default (uncalibrated) efficiency factors for a chip family, from configs/efficiency.toml."""
+def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[str, float]:
+    """Efficiency knobs of a chip family: the fitted ones of configs/calibration.toml
+    when ``calibrated`` and the family was fitted, else the defaults of
+    configs/efficiency.toml."""
+    path = CONFIG_DIR / "calibration.toml"
+    if calibrated and path.exists():
+        fitted = read_toml(path).get("family", {})
+        if family in fitted:
+            where = f"configs/calibration.toml: family.{family}"
+            return check_table(fitted[family], _EFFICIENCY_FITTED, where, need_sources=False)
     table = read_toml(CONFIG_DIR / "efficiency.toml")
     families = table.get("family", {})
     if family not in families:
@@ -267,8 +287,12 @@ def load_efficiency(family: str, where: str) -> dict[str, float]:
     return check_table(families[family], _EFFICIENCY, f"configs/efficiency.toml: family.{family}")
 
 
-def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
-    """Validate a chip config table and build (Chip, ChipInfo)."""
+def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
+    """Validate a chip config table and build (Chip, ChipInfo).
+
+    calibrated: use the fitted efficiency knobs of the chip's family when they exist
+    (configs/calibration.toml), else the uncalibrated defaults.
+    """
     check_table(data, _TOP, where, need_sources=False)
     compute = check_table(data["compute"], _COMPUTE, f"{where}: compute")
     scale_up = check_table(data["scale_up"], _SCALE_UP, f"{where}: scale_up")
@@ -278,7 +302,7 @@ def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
         check_table(data["area"], _AREA, f"{where}: area")
     price = check_table(data["price"], _PRICE, f"{where}: price") if "price" in data else None
     physics = load_physics()
-    eff = load_efficiency(data["family"], where)
+    eff = load_efficiency(data["family"], where, calibrated)
     peaks = _peaks(compute, f"{where}: compute")
     cap, bw, mem_e, kinds = _tiers(data["memory"], where, physics)
 
@@ -290,26 +314,26 @@ def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
     topo = np.array([float(scale_up["topology"] == t) for t in TOPOLOGIES])
 
     chip = Chip(
-        peak_flops_per_s=jnp.asarray(peaks),
-        mem_capacity_bytes=jnp.asarray(cap),
-        mem_bw_bytes_per_s=jnp.asarray(bw),
-        mem_energy_j_per_byte=jnp.asarray(mem_e),
-        link_bw_bytes_per_s=jnp.asarray(scale_up["bandwidth_gb_s_per_direction"] * units.GB),
-        link_latency_s=jnp.asarray(scale_up["latency_us"] * units.US),
-        domain_chips=jnp.asarray(float(scale_up["domain_chips"])),
-        scale_out_bw_bytes_per_s=jnp.asarray(scale_out["bandwidth_gb_s_per_direction"] * units.GB),
-        scale_out_latency_s=jnp.asarray(scale_out["latency_us"] * units.US),
-        topology=jnp.asarray(topo),
-        flop_energy_j=jnp.asarray(flop_e),
-        link_energy_j_per_byte=jnp.asarray(link_e),
-        static_power_w=jnp.asarray(static),
-        tdp_w=jnp.asarray(tdp),
-        eff_gemm=jnp.asarray(eff["gemm"]),
-        eff_attn=jnp.asarray(eff["attention"]),
-        eff_mem=jnp.asarray([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
-        eff_link=jnp.asarray(eff["link_bw"]),
-        layer_latency_s=jnp.asarray(eff["layer_latency_us"] * units.US),
-        step_latency_s=jnp.asarray(eff["step_latency_us"] * units.US),
+        peak_flops_per_s=_arr(peaks),
+        mem_capacity_bytes=_arr(cap),
+        mem_bw_bytes_per_s=_arr(bw),
+        mem_energy_j_per_byte=_arr(mem_e),
+        link_bw_bytes_per_s=_arr(scale_up["bandwidth_gb_s_per_direction"] * units.GB),
+        link_latency_s=_arr(scale_up["latency_us"] * units.US),
+        domain_chips=_arr(float(scale_up["domain_chips"])),
+        scale_out_bw_bytes_per_s=_arr(scale_out["bandwidth_gb_s_per_direction"] * units.GB),
+        scale_out_latency_s=_arr(scale_out["latency_us"] * units.US),
+        topology=_arr(topo),
+        flop_energy_j=_arr(flop_e),
+        link_energy_j_per_byte=_arr(link_e),
+        static_power_w=_arr(static),
+        tdp_w=_arr(tdp),
+        eff_gemm=_arr(eff["gemm"]),
+        eff_attn=_arr(eff["attention"]),
+        eff_mem=_arr([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
+        eff_link=_arr(eff["link_bw"]),
+        layer_latency_s=_arr(eff["layer_latency_us"] * units.US),
+        step_latency_s=_arr(eff["step_latency_us"] * units.US),
     )
     estimated = tuple(
         f"{section}.{key}"
@@ -340,12 +364,10 @@ def parse_chip(data: dict[str, Any], where: str) -> tuple[Chip, ChipInfo]:
     return chip, info
 
 
-def load_chip_file(path: str | Path) -> tuple[Chip, ChipInfo]:
+def load_chip_file(path: str | Path, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
     """Load a chip from any TOML file (same format as configs/chips/)."""
     path = Path(path)
-    data = read_toml(path)
-    chip, info = parse_chip(data, str(path))
-    return chip, info
+    return parse_chip(read_toml(path), str(path), calibrated)
 
 
 def load_chip_info(chip_id: str) -> ChipInfo:
@@ -353,14 +375,17 @@ def load_chip_info(chip_id: str) -> ChipInfo:
     return _load_builtin(chip_id)[1]
 
 
-def load_chip(chip_id: str) -> Chip:
-    """The Chip of a built-in chip id, e.g. ``load_chip("h100-sxm")``."""
-    return _load_builtin(chip_id)[0]
+def load_chip(chip_id: str, calibrated: bool = True) -> Chip:
+    """The Chip of a built-in chip id, e.g. ``load_chip("h100-sxm")``.
+
+    calibrated=False gives the datasheet-only defaults of the efficiency knobs.
+    """
+    return _load_builtin(chip_id, calibrated)[0]
 
 
-def _load_builtin(chip_id: str) -> tuple[Chip, ChipInfo]:
+def _load_builtin(chip_id: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
     path = config_path("chips", chip_id)
-    chip, info = load_chip_file(path)
+    chip, info = load_chip_file(path, calibrated)
     if info.id != chip_id:
         raise ConfigError(f"{path}: key 'id' = '{info.id}' does not match the file name")
     return chip, info
@@ -404,7 +429,7 @@ def make_chip(
         raise ConfigError(f"make_chip: topology '{topology}' not one of {TOPOLOGIES}")
     peaks = np.broadcast_to(np.asarray(peak_flops_per_s, dtype=float), (len(PRECISIONS),))
     static = static_fraction * tdp_w
-    f = jnp.asarray
+    f = _arr
     return Chip(
         peak_flops_per_s=f(peaks),
         mem_capacity_bytes=f([sram_bytes, mem_bytes, ext_bytes]),

@@ -6,8 +6,9 @@ Resident bytes R per chip (weights + KV cache + activations) are placed in tier 
     placed_t = relu(R - C_<t) - relu(R - C_<t - cap_t)
 
 (smooth relu in smooth mode). Every resident byte is assumed to be touched with the
-same probability, so the traffic served by tier t is its share placed_t / sum placed.
-The slack sum(cap) - R is exact in both modes; R > sum(cap) is infeasible.
+same probability, so the traffic served by tier t is its share placed_t / R. Bytes that
+fit nowhere (R > sum(cap): infeasible, flagged by the slack) are charged at the slowest
+existing tier. The slack sum(cap) - R is exact in both modes.
 """
 
 from __future__ import annotations
@@ -28,7 +29,12 @@ def place(chip: Chip, resident_bytes: jax.Array, mode: Mode) -> tuple[jax.Array,
         resident_bytes - before - cap, scale, mode
     )
     placed = jnp.maximum(placed, 0.0)
-    share = safe_div(placed, jnp.sum(placed))
+    # Bytes beyond every tier (infeasible) are charged at the slowest tier that exists
+    # (tier 0 if none does), so a configuration never gets faster by losing memory.
+    overflow = srelu(resident_bytes - jnp.sum(cap), scale, mode)
+    tiers = jnp.arange(cap.shape[0])
+    last = jnp.max(jnp.where(cap > 0, tiers, 0))
+    share = safe_div(placed + overflow * (tiers == last), resident_bytes)
     slack = jnp.sum(cap) - resident_bytes
     return share, slack
 

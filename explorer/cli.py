@@ -16,6 +16,7 @@ from explorer import units
 from explorer.configio import ConfigError, list_ids
 from explorer.hardware import PRECISIONS, load_chip, load_chip_file, load_chip_info
 from explorer.mapping import make_mapping
+from explorer.operating import best_operating_point
 from explorer.perf import predict
 from explorer.planner import choose_mapping, min_chips
 from explorer.report import metrics_dict, table
@@ -38,7 +39,12 @@ def _add_predict(sub: Any) -> None:
     p.add_argument("--chip-file", help="a chip TOML file instead of --chip")
     p.add_argument("--chips", type=int, default=1, help="chips per replica (default 1)")
     p.add_argument("--model", required=True, help="model id (see `explorer models`)")
-    p.add_argument("--batch", type=float, default=1, help="sequences decoding together")
+    p.add_argument(
+        "--batch", default="1", help="sequences decoding together, or 'auto' (max throughput)"
+    )
+    p.add_argument("--tpot-slo-ms", type=float, help="with --batch auto: TPOT bound")
+    p.add_argument("--ttft-slo-ms", type=float, help="with --batch auto: TTFT bound")
+    p.add_argument("--uncalibrated", action="store_true", help="default efficiency knobs")
     p.add_argument("--prompt", type=float, default=1024, help="prompt tokens")
     p.add_argument("--output", type=float, default=256, help="generated tokens")
     p.add_argument("--precision", default="bf16", choices=PRECISIONS, help="weights/compute")
@@ -59,6 +65,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
     _add_predict(sub)
+    b = sub.add_parser("benchmark", help="error against published measurements")
+    b.add_argument("--json", action="store_true")
+    b.add_argument("--plot", help="save a parity plot (PNG/PDF/SVG)")
+    b.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
+    b.add_argument("--steps", type=int, default=200, help="Adam steps per fit")
+    k = sub.add_parser("calibrate", help="fit efficiency knobs to all reference points")
+    k.add_argument("--out", default=None, help="default: configs/calibration.toml")
+    k.add_argument("--steps", type=int, default=200, help="Adam steps")
+    k.add_argument("--folds", type=int, default=5)
     c = sub.add_parser("compare", help="every reference chip on one scenario (the main job)")
     c.add_argument("--model", default="llama-3.1-70b")
     c.add_argument("--batch", type=float, default=1)
@@ -73,9 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _scenario(args: argparse.Namespace):
+def _scenario(args: argparse.Namespace, batch: float | None = None):
     return make_scenario(
-        batch=args.batch,
+        batch=args.batch if batch is None else batch,
         prompt_tokens=args.prompt,
         output_tokens=args.output,
         prefill_batch=getattr(args, "prefill_batch", None),
@@ -89,14 +104,19 @@ def _scenario(args: argparse.Namespace):
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     if (args.chip is None) == (args.chip_file is None):
         raise ConfigError("predict: give exactly one of --chip ID or --chip-file FILE")
+    calibrated = not args.uncalibrated
     if args.chip_file:
-        chip, info = load_chip_file(args.chip_file)
+        chip, info = load_chip_file(args.chip_file, calibrated)
     else:
-        chip, info = load_chip(args.chip), load_chip_info(args.chip)
+        chip, info = load_chip(args.chip, calibrated), load_chip_info(args.chip)
     model = load_model(args.model)
-    scenario = _scenario(args)
     if args.chips < 1:
         raise ConfigError(f"predict: --chips must be >= 1, got {args.chips}")
+    if args.batch == "auto":
+        return _predict_auto(args, chip, info, model)
+    if args.tpot_slo_ms is not None or args.ttft_slo_ms is not None:
+        raise ConfigError("predict: --tpot-slo-ms and --ttft-slo-ms need --batch auto")
+    scenario = _scenario(args, _number(args.batch, "--batch"))
     if args.tp is None and args.pp is None and args.ep is None:
         mapping, metrics = choose_mapping(chip, model, scenario, args.chips)
         chosen_by = "auto"
@@ -114,12 +134,43 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     return metrics_dict(metrics, info, model, scenario, mapping, chosen_by)
 
 
+def _number(text: str, flag: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise ConfigError(f"predict: {flag} must be a number or 'auto', got {text!r}") from None
+
+
+def _predict_auto(args, chip, info, model) -> dict[str, Any]:
+    """--batch auto: the throughput-maximising batch and mapping under memory and SLOs."""
+    inf = float("inf")
+    ttft = inf if args.ttft_slo_ms is None else args.ttft_slo_ms / 1e3
+    tpot = inf if args.tpot_slo_ms is None else args.tpot_slo_ms / 1e3
+    for name, value in (("--ttft-slo-ms", ttft), ("--tpot-slo-ms", tpot)):
+        if not value > 0:
+            raise ConfigError(f"predict: {name} must be > 0")
+    static = args.prefill_batch is None
+    op = best_operating_point(
+        chip, model, _scenario(args, 1.0), args.chips, ttft, tpot, static_prefill=static
+    )
+    scenario = _scenario(args, op.batch)
+    out = metrics_dict(op.metrics, info, model, scenario, op.mapping, "auto", op.replicas)
+    out["batch_chosen_by"] = "auto: max total tokens/s within memory and SLOs"
+    out["feasible"] = op.feasible
+    if not op.feasible:
+        out["infeasible_because"] = op.reason
+    return out
+
+
 def _print_predict(out: dict[str, Any]) -> None:
     m = out["mapping"]
     print(
         f"{out['model']} on {out['chips']} x {out['chip']}  (tp={m['tp']} pp={m['pp']} "
-        f"ep={m['ep']}, {out['mapping_chosen_by']})"
+        f"ep={m['ep']}, {out['mapping_chosen_by']}; {out['replicas']} replica(s), "
+        f"batch {out['scenario']['batch']:g} per replica)"
     )
+    if out.get("feasible") is False:
+        print(f"  INFEASIBLE: {out['infeasible_because']}; closest configuration shown")
     if not out["fits_in_memory"]:
         print(f"  DOES NOT FIT: {out['bottleneck']}; the numbers below are not achievable")
     print(
@@ -180,6 +231,78 @@ def _print_compare(rows: list[dict[str, Any]], args: argparse.Namespace) -> None
     print(table(rows, cols))
 
 
+def cmd_benchmark(args: argparse.Namespace) -> None:
+    from explorer.benchmark import run_benchmark
+    from explorer.report import benchmark_dict, benchmark_text
+
+    if args.folds < 2:
+        raise ConfigError(f"benchmark: --folds must be >= 2, got {args.folds}")
+    bench = run_benchmark(folds=args.folds, steps=args.steps)
+    out = benchmark_dict(bench)
+    if args.plot:
+        _save_parity(out, args.plot)
+    print(json.dumps(out, indent=2) if args.json else benchmark_text(out))
+
+
+def _save_parity(out: dict[str, Any], path: str) -> None:
+    from explorer import plots
+
+    pts = [p for p in out["points"] if p["fitted"]]
+    meas = np.array([p["measured"] for p in pts])
+    fig = plots.parity(
+        meas,
+        {
+            "uncalibrated (datasheet + default knobs)": np.array(
+                [p["predicted_uncalibrated"] for p in pts]
+            ),
+            "calibrated, cross-validated": np.array([p["predicted"] for p in pts]),
+        },
+        [p["vendor"] for p in pts],
+        f"explorer vs {len(pts)} published measurements",
+    )
+    _save_figure(fig, path)
+
+
+def _save_figure(fig, path: str) -> None:
+    """Save atomically: render to a temporary file, then rename."""
+    import os
+    import tempfile
+    from pathlib import Path
+
+    target = Path(path)
+    if not target.parent.exists():
+        raise ConfigError(f"--plot: folder '{target.parent}' does not exist")
+    fd, tmp = tempfile.mkstemp(dir=target.parent, suffix=target.suffix or ".png")
+    os.close(fd)
+    try:
+        fig.savefig(tmp, dpi=130)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def cmd_calibrate(args: argparse.Namespace) -> None:
+    from explorer.benchmark import ape, run_benchmark
+    from explorer.calibration_file import render, write_atomic
+    from explorer.configio import CONFIG_DIR
+    from explorer.report import knobs_dict
+
+    bench = run_benchmark(folds=args.folds, steps=args.steps)
+    meas = np.array([c.measured for c in bench.cases])
+    fit = bench.in_fit
+    cv = float(np.median(ape(bench.cv[fit], meas[fit])))
+    from explorer import calibrate as cal
+    from explorer.smooth import EXACT
+
+    in_sample = cal.evaluate(bench.cases, bench.fitted, EXACT)
+    text = render(bench.families, bench.fitted, bench.cases, fit, in_sample, cv)
+    path = args.out or CONFIG_DIR / "calibration.toml"
+    write_atomic(path, text)
+    print(json.dumps(knobs_dict(bench.families, bench.fitted), indent=2))
+    print(f"wrote {path} ({int(fit.sum())} points; cross-validated median APE {cv:.1f}%)")
+
+
 def cmd_chips() -> list[dict[str, Any]]:
     rows = []
     for cid in list_ids("chips"):
@@ -222,6 +345,10 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "predict":
             out: Any = cmd_predict(args)
             print(json.dumps(out, indent=2)) if args.json else _print_predict(out)
+        elif args.command == "benchmark":
+            cmd_benchmark(args)
+        elif args.command == "calibrate":
+            cmd_calibrate(args)
         elif args.command == "compare":
             out = cmd_compare(args)
             print(json.dumps(out, indent=2)) if args.json else _print_compare(out, args)

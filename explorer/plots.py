@@ -50,3 +50,39 @@ def sram_cliff(
     bottom.legend(fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def parity(
+    measured: np.ndarray,
+    predicted: dict[str, np.ndarray],
+    vendors: list[str],
+    title: str,
+) -> Figure:
+    """Log-log parity plot: one panel per prediction set, 1:1 line, +-25% band,
+    colours per vendor."""
+    names = sorted(set(vendors))
+    colours = {v: plt.get_cmap("tab10")(i) for i, v in enumerate(names)}
+    fig, axes = plt.subplots(1, len(predicted), figsize=(5.2 * len(predicted), 5.0))
+    axes = np.atleast_1d(axes)
+    lo = min(measured.min(), *(p.min() for p in predicted.values())) / 2
+    hi = max(measured.max(), *(p.max() for p in predicted.values())) * 2
+    line = np.geomspace(lo, hi, 50)
+    for ax, (label, pred) in zip(axes, predicted.items(), strict=True):
+        ax.fill_between(line, line / 1.25, line * 1.25, color="0.85", label="+-25%")
+        ax.plot(line, line, "k-", lw=1, label="1:1")
+        for v in names:
+            sel = np.asarray(vendors) == v
+            ax.scatter(measured[sel], pred[sel], s=22, color=colours[v], label=v, alpha=0.85)
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.set_xlim(lo, hi)
+        ax.set_ylim(lo, hi)
+        ape = np.median(np.abs(pred - measured) / measured) * 100
+        ax.set_title(f"{label}: median APE {ape:.1f}%", fontsize=10)
+        ax.set_xlabel("measured (metric's own unit)")
+        ax.set_ylabel("predicted")
+        ax.grid(alpha=0.3, which="both")
+    axes[0].legend(fontsize=7, loc="upper left")
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return fig

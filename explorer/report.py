@@ -113,3 +113,170 @@ def table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> st
         if n == 0:
             out.append("  ".join("-" * w for w in widths))
     return "\n".join(out)
+
+
+# --- benchmark ----------------------------------------------------------------------
+
+
+def benchmark_dict(bench: Any) -> dict[str, Any]:
+    """The ``explorer benchmark --json`` object: points and summaries."""
+    from explorer.benchmark import ape, summarise  # local: report stays importable alone
+
+    cases = bench.cases
+    meas = np.array([c.measured for c in cases])
+    points = []
+    for i, c in enumerate(cases):
+        points.append(
+            {
+                "id": c.point_id,
+                "chip": c.chip_id,
+                "vendor": c.vendor,
+                "model": c.model.id,
+                "metric": c.metric,
+                "measured": c.measured,
+                "predicted": float(bench.cv[i]),
+                "ape": float(ape(bench.cv[i], c.measured)),
+                "predicted_uncalibrated": float(bench.uncalibrated[i]),
+                "ape_uncalibrated": float(ape(bench.uncalibrated[i], c.measured)),
+                "predicted_loco": float(bench.loco[i]),
+                "ape_loco": float(ape(bench.loco[i], c.measured)),
+                "fitted": bool(bench.in_fit[i]),
+                "batch": float(c.scenario.batch),
+                "mapping": c.mapping.as_dict(),
+                "replicas": c.replicas,
+            }
+        )
+    fit = bench.in_fit
+
+    def block(pred: np.ndarray, sel: np.ndarray) -> dict[str, Any]:
+        keys = {
+            "per_vendor": [c.vendor for c in cases],
+            "per_chip": [c.chip_id for c in cases],
+            "per_metric": [c.metric for c in cases],
+        }
+        out: dict[str, Any] = {
+            "overall": summarise(["all"] * int(sel.sum()), pred[sel], meas[sel])["all"]
+        }
+        for name, key in keys.items():
+            out[name] = summarise(list(np.asarray(key)[sel]), pred[sel], meas[sel])
+        return out
+
+    spec = ~fit
+    summary = {
+        "calibrated_cv": block(bench.cv, fit),
+        "uncalibrated": block(bench.uncalibrated, fit),
+        "leave_one_chip_out": block(bench.loco, fit),
+        "folds": bench.folds,
+        "n_points": len(cases),
+        "n_fitted": int(fit.sum()),
+        "n_not_modellable": len(bench.skipped),
+    }
+    if spec.any():
+        summary["speculative_apart"] = block(bench.cv, spec)
+    return {
+        "points": points,
+        "summary": summary,
+        "fitted_knobs": knobs_dict(bench.families, bench.fitted),
+        "not_modellable": [{"id": p.id, "why_not": p.get("why_not")} for p in bench.skipped],
+    }
+
+
+def knobs_dict(families: list[str], knobs: np.ndarray) -> dict[str, dict[str, float]]:
+    """Fitted knobs per family in config units (us for latencies)."""
+    from explorer.calibrate import FIT_FIELDS
+
+    out = {}
+    for f, row in zip(families, knobs, strict=True):
+        out[f] = {
+            name.replace("_s", "_us") if name.endswith("_s") else name: (
+                float(v) * 1e6 if name.endswith("_s") else float(v)
+            )
+            for (name, _, _), v in zip(FIT_FIELDS, row, strict=True)
+        }
+    return out
+
+
+def benchmark_text(out: dict[str, Any]) -> str:
+    """Human-readable benchmark report: points, summaries, LOCO."""
+    lines = []
+    rows = [
+        dict(p, ape_cv=p["ape"], tag="" if p["fitted"] else "spec")
+        for p in sorted(out["points"], key=lambda p: (p["vendor"], p["chip"], p["id"]))
+    ]
+    cols = [
+        ("id", "point", ""),
+        ("chip", "chip", ""),
+        ("model", "model", ""),
+        ("metric", "metric", ""),
+        ("measured", "measured", ".4g"),
+        ("predicted_uncalibrated", "uncal.", ".4g"),
+        ("ape_uncalibrated", "err %", ".0f"),
+        ("predicted", "calib. (CV)", ".4g"),
+        ("ape_cv", "err %", ".0f"),
+        ("tag", "", ""),
+    ]
+    lines.append(table(rows, cols))
+    s = out["summary"]
+    for title, key in (
+        ("per vendor", "per_vendor"),
+        ("per chip", "per_chip"),
+        ("per metric", "per_metric"),
+    ):
+        lines.append("")
+        lines.append(
+            f"Summary {title} (fitted points; APE = absolute % error, bias = median signed)"
+        )
+        srows = []
+        for name, cv in s["calibrated_cv"][key].items():
+            un = s["uncalibrated"][key][name]
+            lo = s["leave_one_chip_out"][key][name]
+            srows.append(
+                {
+                    "name": name,
+                    "n": cv["n"],
+                    "u_med": un["median_ape"],
+                    "u_p90": un["p90_ape"],
+                    "u_bias": un["bias_pct"],
+                    "c_med": cv["median_ape"],
+                    "c_p90": cv["p90_ape"],
+                    "c_bias": cv["bias_pct"],
+                    "l_med": lo["median_ape"],
+                }
+            )
+        lines.append(
+            table(
+                srows,
+                [
+                    ("name", title.split()[1], ""),
+                    ("n", "n", "d"),
+                    ("u_med", "uncal. median", ".1f"),
+                    ("u_p90", "p90", ".1f"),
+                    ("u_bias", "bias", "+.1f"),
+                    ("c_med", "CV median", ".1f"),
+                    ("c_p90", "p90", ".1f"),
+                    ("c_bias", "bias", "+.1f"),
+                    ("l_med", "LOCO median", ".1f"),
+                ],
+            )
+        )
+    o, u, lo = (
+        s["calibrated_cv"]["overall"],
+        s["uncalibrated"]["overall"],
+        s["leave_one_chip_out"]["overall"],
+    )
+    lines.append("")
+    lines.append(
+        f"Overall ({s['n_fitted']} fitted points): median APE uncalibrated {u['median_ape']:.1f}%, "
+        f"calibrated {s['folds']}-fold CV {o['median_ape']:.1f}%, "
+        f"leave-one-chip-out {lo['median_ape']:.1f}%"
+    )
+    if "speculative_apart" in s:
+        sp = s["speculative_apart"]["overall"]
+        lines.append(
+            f"Speculative-decoding points, predicted apart (not fitted): n={sp['n']}, "
+            f"median APE {sp['median_ape']:.1f}%"
+        )
+    lines.append(
+        f"Not modellable (kept in configs/references with a reason): {s['n_not_modellable']}"
+    )
+    return "\n".join(lines)

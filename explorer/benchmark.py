@@ -1,0 +1,189 @@
+"""Benchmark against published measurements: per-point errors, summaries, CV and LOCO.
+
+Pipeline (every step is a pure function of the reference points and chip configs):
+1. Each modellable point becomes a :class:`~explorer.calibrate.Case` at an operating
+   point chosen as its source measured it (fixed batch; MLPerf Offline: max throughput;
+   Server/Interactive: max throughput under the round's TTFT/TPOT bounds; API and
+   vendor demos: the stated low concurrency).
+2. Uncalibrated predictions use the datasheet numbers and default efficiency knobs.
+3. Calibrated predictions are cross-validated: k-fold (each point predicted by knobs
+   fitted without it) and leave-one-chip-out (each chip predicted by knobs fitted
+   on the other chips; a chip alone in its family keeps the defaults).
+Speculative-decoding points are never fitted; they are predicted and reported apart.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+
+from explorer import calibrate as cal
+from explorer.hardware import load_chip, load_chip_info
+from explorer.operating import best_operating_point
+from explorer.planner import choose_mapping
+from explorer.references import Point, load_points
+from explorer.smooth import EXACT
+from explorer.workload import load_model, make_scenario
+
+MLPERF = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
+
+
+@dataclasses.dataclass(frozen=True)
+class Benchmark:
+    """Everything the report needs."""
+
+    cases: list[cal.Case]
+    families: list[str]
+    skipped: list[Point]
+    uncalibrated: np.ndarray
+    cv: np.ndarray
+    loco: np.ndarray
+    fitted: np.ndarray  # (n_families, N_KNOBS) fitted on all plain points
+    defaults: np.ndarray
+    in_fit: np.ndarray  # bool per case: plain decode points used for fitting
+    folds: int
+
+
+def _scenario(p: Point, batch: float):
+    pb = p.get("prefill_batch", "batch")
+    return make_scenario(
+        batch=batch,
+        prompt_tokens=p.get("input_tokens"),
+        output_tokens=p.get("output_tokens"),
+        prefill_batch=batch if pb == "batch" else min(float(pb), batch),
+        precision=p.get("precision"),
+        kv_precision=p.get("kv_precision"),
+        spec_k=p.get("spec_k", 0),
+        spec_accept=p.get("spec_accept", 0.0),
+    )
+
+
+def make_case(p: Point, family: int, knobs: np.ndarray) -> cal.Case:
+    """The point at its operating point, chosen with the given knobs."""
+    base = load_chip(p.chip, calibrated=False)
+    chip = cal.with_knobs(base, np.asarray(knobs))
+    model = load_model(p.model)
+    n = int(p.get("num_chips"))
+    replicas = 1
+    if p.scenario in MLPERF:
+        bounds = {}
+        if p.scenario != "mlperf-offline":
+            bounds = dict(
+                ttft_slo_s=p.get("ttft_slo_ms") / 1e3, tpot_slo_s=p.get("tpot_slo_ms") / 1e3
+            )
+        sc = _scenario(p, 1.0)
+        op = best_operating_point(
+            chip, model, sc, n, static_prefill=p.scenario == "mlperf-offline", **bounds
+        )
+        scenario = _scenario(p, op.batch)
+        if p.scenario != "mlperf-offline":
+            scenario = dataclasses.replace(scenario, prefill_batch=scenario.batch * 0 + 1.0)
+        mapping, replicas = op.mapping, op.replicas
+    else:
+        scenario = _scenario(p, float(p.get("batch")))
+        mapping, _ = choose_mapping(chip, model, scenario, n)
+    e2e = p.get("throughput_basis") == "e2e"
+    return cal.Case(
+        point_id=p.id,
+        chip_id=p.chip,
+        vendor=p.vendor,
+        family=family,
+        metric=p.metric,
+        measured=p.value,
+        chip=base,
+        model=model,
+        scenario=scenario,
+        mapping=mapping,
+        replicas=replicas,
+        e2e=bool(e2e),
+        loaded=p.scenario in ("mlperf-server", "mlperf-interactive"),
+    )
+
+
+def _fold_masks(in_fit: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k-fold masks over the fitted points: (train masks (k, n), fold of each case)."""
+    rng = np.random.default_rng(seed)
+    fold = np.full(len(in_fit), -1)
+    idx = np.flatnonzero(in_fit)
+    fold[idx] = rng.permutation(len(idx)) % folds
+    masks = np.array([(in_fit & (fold != k)).astype(float) for k in range(folds)])
+    return masks, fold
+
+
+def run_benchmark(folds: int = 5, steps: int = 300, points: list[Point] | None = None) -> Benchmark:
+    """Build the cases, predict uncalibrated, fit with k-fold CV and LOCO, fit on all."""
+    points = load_points() if points is None else points
+    usable = [p for p in points if p.modellable]
+    skipped = [p for p in points if not p.modellable]
+    families = sorted({load_chip_info(p.chip).family for p in usable})
+    fam_of = {p.id: families.index(load_chip_info(p.chip).family) for p in usable}
+    defaults = np.array(
+        [cal.knobs_of(load_chip(_first_chip(usable, f), calibrated=False)) for f in families]
+    )
+    cases = [make_case(p, fam_of[p.id], defaults[fam_of[p.id]]) for p in usable]
+    in_fit = np.array([not p.get("spec_decode") for p in usable])
+    uncal = cal.evaluate(cases, defaults, EXACT)
+
+    masks, fold = _fold_masks(in_fit, folds)
+    chips = sorted({c.chip_id for c in cases})
+    loco_masks = np.array([(in_fit & np.array([c.chip_id != ch for c in cases])) for ch in chips])
+    all_mask = in_fit.astype(float)[None]
+    fits = cal.fit(
+        cases, len(families), defaults, np.concatenate([masks, loco_masks, all_mask]), steps
+    )
+    fitted = fits[-1].knobs
+
+    cv = np.empty(len(cases))
+    for k in range(folds):
+        held = fold == k
+        cv[held] = _predict_held(usable, cases, held, fits[k].knobs)
+    spec = ~in_fit
+    cv[spec] = _predict_held(usable, cases, spec, fitted)
+    loco = np.empty(len(cases))
+    for j, ch in enumerate(chips):
+        held = np.array([c.chip_id == ch for c in cases])
+        loco[held] = _predict_held(usable, cases, held, fits[folds + j].knobs)
+    return Benchmark(cases, families, skipped, uncal, cv, loco, fitted, defaults, in_fit, folds)
+
+
+def _first_chip(points: list[Point], family: str) -> str:
+    return next(p.chip for p in points if load_chip_info(p.chip).family == family)
+
+
+def _predict_held(points, cases, held: np.ndarray, knobs: np.ndarray) -> np.ndarray:
+    """Exact predictions of the held-out cases; MLPerf operating points (batch, mapping,
+    replicas) are re-chosen with the fold's knobs, as the submitter would have."""
+    idx = np.flatnonzero(held)
+    chosen = [
+        make_case(points[i], cases[i].family, knobs[cases[i].family])
+        if points[i].scenario in MLPERF
+        else cases[i]
+        for i in idx
+    ]
+    return cal.evaluate(chosen, knobs, EXACT) if chosen else np.empty(0)
+
+
+# --- error tables -----------------------------------------------------------------
+
+
+def ape(predicted: np.ndarray, measured: np.ndarray) -> np.ndarray:
+    """Absolute percentage error |pred - meas| / meas x 100."""
+    return np.abs(predicted - measured) / measured * 100.0
+
+
+def summarise(keys: list[str], predicted: np.ndarray, measured: np.ndarray) -> dict[str, Any]:
+    """Per key: n, median and p90 absolute % error, and signed bias (median % error)."""
+    out: dict[str, Any] = {}
+    keys_arr = np.asarray(keys)
+    for key in sorted(set(keys)):
+        sel = keys_arr == key
+        err = (predicted[sel] - measured[sel]) / measured[sel] * 100.0
+        out[key] = {
+            "n": int(sel.sum()),
+            "median_ape": float(np.median(np.abs(err))),
+            "p90_ape": float(np.percentile(np.abs(err), 90)),
+            "bias_pct": float(np.median(err)),
+        }
+    return out

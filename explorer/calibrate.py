@@ -1,0 +1,276 @@
+"""Calibration: fit efficiency factors and fixed latencies to published measurements.
+
+Only the knobs in FIT_FIELDS are fitted (per chip family), never a datasheet number.
+Each knob lives in a bounded interval and is optimised in logit space,
+
+    knob = lo + (hi - lo) * sigmoid(u),
+
+by minimising the mean squared log error of the model's predictions through the
+model itself (smooth mode, Optax Adam), with a weak pull of u towards the
+uncalibrated defaults so that knobs the data cannot see stay at their defaults:
+
+    L(u) = sum_i w_i (log pred_i(u) - log meas_i)^2 / sum_i w_i + lam * |u - u0|^2
+
+Points are grouped by (model, precisions) so each group is one vmapped call; the
+mask w selects training points, so folds of a cross-validation reuse one compiled
+loss. Operating points (batch, mapping, replicas) are chosen by
+:mod:`explorer.operating` with the current knobs, then held fixed while fitting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from explorer.hardware import Chip
+from explorer.mapping import Mapping
+from explorer.perf import Metrics, predict
+from explorer.smooth import Mode
+from explorer.workload import Model, Scenario
+
+# (field, lo, hi): the fitted knobs and their physically sensible bounds.
+FIT_FIELDS = (
+    ("eff_gemm", 0.15, 0.95),
+    ("eff_attn", 0.05, 0.9),
+    ("eff_sram", 0.1, 0.95),
+    ("eff_mem", 0.3, 0.95),
+    ("eff_link", 0.1, 0.95),
+    ("layer_latency_s", 0.0, 100e-6),
+    ("step_latency_s", 0.0, 5e-3),
+)
+N_KNOBS = len(FIT_FIELDS)
+_LO = np.array([lo for _, lo, _ in FIT_FIELDS])
+_HI = np.array([hi for _, _, hi in FIT_FIELDS])
+METRIC_CODES = (
+    "tokens_per_s_total",
+    "tokens_per_s_per_user",
+    "tokens_per_s_per_chip",
+    "ttft_ms",
+    "tpot_ms",
+    "e2e_latency_ms",
+)
+FIT_MODE = Mode(smooth=True, sharpness=30.0)
+
+
+def knobs_of(chip: Chip) -> np.ndarray:
+    """The chip's current knob values (N_KNOBS,), in FIT_FIELDS order."""
+    mem = np.asarray(chip.eff_mem)
+    return np.array(
+        [
+            float(chip.eff_gemm),
+            float(chip.eff_attn),
+            mem[0],
+            mem[1],
+            float(chip.eff_link),
+            float(chip.layer_latency_s),
+            float(chip.step_latency_s),
+        ]
+    )
+
+
+def with_knobs(chip: Chip, k: jax.Array) -> Chip:
+    """``chip`` with knobs ``k`` (FIT_FIELDS order) written into its fields."""
+    return chip.replace(
+        eff_gemm=k[0],
+        eff_attn=k[1],
+        eff_mem=jnp.stack([k[2], k[3], k[3]]),
+        eff_link=k[4],
+        layer_latency_s=k[5],
+        step_latency_s=k[6],
+    )
+
+
+def to_u(knobs: np.ndarray) -> np.ndarray:
+    """Knobs -> logit space (clipped inside the bounds)."""
+    frac = np.clip((knobs - _LO) / (_HI - _LO), 1e-4, 1 - 1e-4)
+    return np.log(frac / (1 - frac))
+
+
+def from_u(u: jax.Array) -> jax.Array:
+    """Logit space -> knobs within their bounds."""
+    return _LO + (_HI - _LO) * jax.nn.sigmoid(u)
+
+
+def metric_value(
+    m: Metrics,
+    scenario: Scenario,
+    code: jax.Array,
+    replicas: jax.Array,
+    e2e: jax.Array,
+    loaded: jax.Array,
+) -> jax.Array:
+    """The value of the measured metric (in the point's unit) from Metrics.
+
+    code indexes METRIC_CODES; replicas scales totals; e2e (0/1) selects the
+    end-to-end throughput basis (output tokens over TTFT + decode) for per-user
+    speeds. loaded (0/1): TPOT seen under continuous batching at steady load, where
+    every decode step also carries the prefills of the requests that replace
+    finished ones: (batch / prefill_batch x TTFT + output x TPOT) / output.
+    """
+    output = scenario.output_tokens
+    prefill_s = scenario.batch / scenario.prefill_batch * m.ttft_s
+    tpot_loaded = (prefill_s + output * m.tpot_s) / output
+    tpot = jnp.where(loaded > 0, tpot_loaded, m.tpot_s)
+    per_user_decode = 1.0 / tpot
+    request_s = m.ttft_s + (output - 1.0) * m.tpot_s
+    per_user_e2e = output / request_s
+    per_replica_decode = m.tokens_per_s_per_replica
+    total = replicas * per_replica_decode
+    values = jnp.stack(
+        [
+            total,
+            jnp.where(e2e > 0, per_user_e2e, per_user_decode),
+            total / (replicas * m.n_chips),
+            m.ttft_s * 1e3,
+            tpot * 1e3,
+            request_s * 1e3,
+        ]
+    )
+    return jnp.take(values, code.astype(int), axis=0)
+
+
+@dataclasses.dataclass(frozen=True)
+class Case:
+    """A modellable point at its chosen operating point, ready to evaluate."""
+
+    point_id: str
+    chip_id: str
+    vendor: str
+    family: int  # index into the family list of the fit
+    metric: str
+    measured: float
+    chip: Chip
+    model: Model
+    scenario: Scenario
+    mapping: Mapping
+    replicas: int
+    e2e: bool
+    loaded: bool
+
+
+@jax.tree_util.register_dataclass
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    chip: Chip
+    scenario: Scenario
+    mapping: Mapping
+    family: jax.Array
+    code: jax.Array
+    replicas: jax.Array
+    e2e: jax.Array
+    loaded: jax.Array
+    log_meas: jax.Array
+    index: jax.Array  # position of each case in the flat list
+
+
+def _stack(items):
+    return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *items)
+
+
+def build_groups(cases: list[Case]) -> tuple[list[Model], list[_Group]]:
+    """Group cases by (model, precisions) and stack each group's arrays."""
+    keys: dict[Any, list[int]] = {}
+    for i, c in enumerate(cases):
+        key = (
+            c.model,
+            c.scenario.weight_precision,
+            c.scenario.act_precision,
+            c.scenario.kv_precision,
+        )
+        keys.setdefault(key, []).append(i)
+    models, groups = [], []
+    for (model, *_), idx in keys.items():
+        cs = [cases[i] for i in idx]
+        groups.append(
+            _Group(
+                chip=_stack([c.chip for c in cs]),
+                scenario=_stack([c.scenario for c in cs]),
+                mapping=_stack([c.mapping for c in cs]),
+                family=jnp.asarray([c.family for c in cs]),
+                code=jnp.asarray([METRIC_CODES.index(c.metric) for c in cs]),
+                replicas=jnp.asarray([float(c.replicas) for c in cs]),
+                e2e=jnp.asarray([float(c.e2e) for c in cs]),
+                loaded=jnp.asarray([float(c.loaded) for c in cs]),
+                log_meas=jnp.log(jnp.asarray([c.measured for c in cs])),
+                index=jnp.asarray(idx),
+            )
+        )
+        models.append(model)
+    return models, groups
+
+
+def predict_groups(knobs: jax.Array, models, groups, n_cases: int, mode: Mode) -> jax.Array:
+    """Predicted metric of every case (flat order), knobs: (n_families, N_KNOBS)."""
+    out = jnp.zeros(n_cases)
+    for model, g in zip(models, groups, strict=True):
+
+        def one(chip, sc, mp, fam, code, rep, e2e, loaded, model=model):
+            m = predict(with_knobs(chip, knobs[fam]), model, sc, mp, mode)
+            return metric_value(m, sc, code, rep, e2e, loaded)
+
+        pred = jax.vmap(one)(
+            g.chip, g.scenario, g.mapping, g.family, g.code, g.replicas, g.e2e, g.loaded
+        )
+        out = out.at[g.index].set(pred)
+    return out
+
+
+@dataclasses.dataclass(frozen=True)
+class FitResult:
+    knobs: np.ndarray  # (n_families, N_KNOBS)
+    loss_history: np.ndarray
+    steps: int
+
+
+def fit(
+    cases: list[Case],
+    n_families: int,
+    knobs0: np.ndarray,
+    masks: np.ndarray,
+    steps: int = 400,
+    learning_rate: float = 0.05,
+    prior: float = 1e-3,
+    optimizer: optax.GradientTransformation | None = None,
+) -> list[FitResult]:
+    """Fit knobs for each mask in ``masks`` (shape (n_fits, n_cases)); one compile.
+
+    knobs0: (n_families, N_KNOBS) starting knobs (the uncalibrated defaults), also
+    the centre of the prior. Returns one FitResult per mask.
+    """
+    models, groups = build_groups(cases)
+    log_meas = jnp.log(jnp.asarray([c.measured for c in cases]))
+    u0 = jnp.asarray(to_u(knobs0))
+    opt = optimizer or optax.adam(learning_rate)
+
+    def loss(u, mask):
+        pred = predict_groups(from_u(u), models, groups, len(cases), FIT_MODE)
+        err = (jnp.log(jnp.maximum(pred, 1e-30)) - log_meas) ** 2
+        data = jnp.sum(mask * err) / jnp.maximum(jnp.sum(mask), 1.0)
+        return data + prior * jnp.sum((u - u0) ** 2)
+
+    def run(mask):
+        def step(carry, _):
+            u, state = carry
+            value, grad = jax.value_and_grad(loss)(u, mask)
+            updates, state = opt.update(grad, state, u)
+            return (optax.apply_updates(u, updates), state), value
+
+        (u, _), history = jax.lax.scan(step, (u0, opt.init(u0)), None, length=steps)
+        return from_u(u), history
+
+    # All fits (folds, leave-one-chip-out, the full fit) run at once under vmap.
+    knobs, history = jax.jit(jax.vmap(run))(jnp.asarray(np.atleast_2d(masks), dtype=float))
+    return [
+        FitResult(np.asarray(k), np.asarray(h), steps) for k, h in zip(knobs, history, strict=True)
+    ]
+
+
+def evaluate(cases: list[Case], knobs: np.ndarray, mode: Mode) -> np.ndarray:
+    """Predictions of every case with the given knobs (n_families, N_KNOBS)."""
+    models, groups = build_groups(cases)
+    return np.asarray(predict_groups(jnp.asarray(knobs), models, groups, len(cases), mode))

@@ -1,0 +1,76 @@
+"""Writing configs/calibration.toml: fitted knobs per family, with provenance.
+
+The file is written atomically (a temporary file renamed into place), so a failed
+run never leaves half a calibration on disk.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from explorer.calibrate import FIT_FIELDS, Case
+
+# calibration knob -> efficiency.toml key (and the unit factor to config units)
+_KEYS = {
+    "eff_gemm": ("gemm", 1.0),
+    "eff_attn": ("attention", 1.0),
+    "eff_sram": ("sram_bw", 1.0),
+    "eff_mem": ("mem_bw", 1.0),
+    "eff_link": ("link_bw", 1.0),
+    "layer_latency_s": ("layer_latency_us", 1e6),
+    "step_latency_s": ("step_latency_us", 1e6),
+}
+
+
+def render(
+    families: list[str],
+    knobs: np.ndarray,
+    cases: list[Case],
+    used: np.ndarray,
+    predicted: np.ndarray,
+    cv_median_ape: float,
+) -> str:
+    """The TOML text: one [family.X] table per fitted family."""
+    today = datetime.date.today().isoformat()
+    lines = [
+        "# Fitted efficiency knobs per chip family (written by `explorer calibrate`).",
+        "# Datasheet numbers are never fitted; these knobs are what `predict` uses by",
+        "# default (`--uncalibrated` falls back to configs/efficiency.toml).",
+        f"# date: {today}; points used: {int(used.sum())}; "
+        f"cross-validated median APE: {cv_median_ape:.1f}%",
+        "",
+    ]
+    for f, family in enumerate(families):
+        sel = used & np.array([c.family == f for c in cases])
+        if not sel.any():
+            continue
+        meas = np.array([c.measured for c in cases])[sel]
+        err = np.median(np.abs(predicted[sel] - meas) / meas) * 100
+        lines.append(f"[family.{family}]")
+        for (name, _, _), value in zip(FIT_FIELDS, knobs[f], strict=True):
+            key, scale = _KEYS[name]
+            lines.append(f"{key} = {float(value) * scale:.6g}")
+        ids = [c.point_id for c, s in zip(cases, sel, strict=True) if s]
+        lines.append(f"points = {json.dumps(ids)}")
+        lines.append(f"train_median_ape = {err:.3f}")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write text to path via a temporary file in the same folder."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".calibration-", suffix=".toml")
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

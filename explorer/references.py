@@ -1,0 +1,150 @@
+"""Published measurements (configs/references/*.toml): loading and validation.
+
+Each file holds ``[[point]]`` tables, one per published number, with its source,
+date, framework, precision, chips, scenario, lengths and confidence. Points that
+cannot be modelled (chip count or batch unknown, ...) are kept with
+``modellable = false`` and a ``why_not``. Every assumption made to model a point
+(a concurrency, a length, a precision, a chip count) is stated in a ``*_basis``
+string that starts with "stated", "derived" or "assumed".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Any
+
+from explorer.configio import CONFIG_DIR, ConfigError, Field, check_table, list_ids, read_toml
+from explorer.hardware import PRECISIONS
+
+SCENARIOS = (
+    "fixed-batch",
+    "mlperf-offline",
+    "mlperf-server",
+    "mlperf-interactive",
+    "api-service",
+    "vendor-demo",
+)
+METRICS = (
+    "tokens_per_s_total",
+    "tokens_per_s_per_user",
+    "tokens_per_s_per_chip",
+    "ttft_ms",
+    "tpot_ms",
+    "e2e_latency_ms",
+)
+_BASIS = ("stated", "derived", "assumed")
+
+_POINT = {
+    "id": Field(str),
+    "vendor": Field(str),
+    "chip": Field(str),
+    "num_chips": Field(int, required=False, positive=True, sourced=False),
+    "num_chips_basis": Field(str, required=False),
+    "system": Field(str),
+    "model": Field(str),
+    "framework": Field(str),
+    "precision": Field(str, required=False, choices=PRECISIONS),
+    "precision_basis": Field(str, required=False),
+    "kv_precision": Field(str, required=False, choices=PRECISIONS),
+    "scenario": Field(str, choices=SCENARIOS),
+    "batch": Field(int, required=False, positive=True, sourced=False),
+    "batch_basis": Field(str, required=False),
+    "prefill_batch": Field((str, int), required=False, sourced=False),
+    "input_tokens": Field(float, required=False, positive=True, sourced=False),
+    "output_tokens": Field(float, required=False, positive=True, sourced=False),
+    "lengths_basis": Field(str, required=False),
+    "spec_decode": Field(bool),
+    "spec_k": Field(int, required=False, minimum=0, sourced=False),
+    "spec_accept": Field(float, required=False, minimum=0.0, sourced=False),
+    "spec_basis": Field(str, required=False),
+    "ttft_slo_ms": Field(float, required=False, positive=True, sourced=False),
+    "tpot_slo_ms": Field(float, required=False, positive=True, sourced=False),
+    "metric": Field(str, choices=METRICS),
+    "value": Field(float, positive=True, sourced=False),
+    "statistic": Field(str),
+    "throughput_basis": Field(str, required=False, choices=("e2e", "decode")),
+    "measured_by": Field(str, choices=("vendor", "vendor-audited", "third-party")),
+    "confidence": Field(str, choices=("high", "medium", "low")),
+    "date": Field(str),
+    "source": Field(str),
+    "notes": Field(str, required=False),
+    "modellable": Field(bool),
+    "why_not": Field(str, required=False),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """One published measurement (see the module docstring for the fields)."""
+
+    id: str
+    vendor: str
+    chip: str
+    scenario: str
+    metric: str
+    value: float
+    model: str
+    modellable: bool
+    data: dict[str, Any]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self.data.get(key, default)
+
+
+def _check_point(table: dict[str, Any], where: str) -> Point:
+    check_table(table, _POINT, where, need_sources=False)
+    pid = table["id"]
+    here = f"{where}: point '{pid}'"
+    for key, value in table.items():
+        if key.endswith("_basis") and key != "throughput_basis" and not value.startswith(_BASIS):
+            raise ConfigError(f"{here}: key '{key}' must start with stated, derived or assumed")
+    if table["modellable"]:
+        for key in ("num_chips", "precision", "input_tokens", "output_tokens"):
+            if key not in table:
+                raise ConfigError(f"{here}: modellable point needs key '{key}'")
+        if table["scenario"] in ("fixed-batch", "api-service", "vendor-demo") and (
+            "batch" not in table
+        ):
+            raise ConfigError(f"{here}: modellable {table['scenario']} point needs key 'batch'")
+        if table["scenario"] in ("mlperf-server", "mlperf-interactive") and not (
+            "ttft_slo_ms" in table and "tpot_slo_ms" in table
+        ):
+            raise ConfigError(f"{here}: {table['scenario']} needs ttft_slo_ms and tpot_slo_ms")
+        if table["spec_decode"] and not ("spec_k" in table and "spec_accept" in table):
+            raise ConfigError(f"{here}: speculative point needs spec_k and spec_accept")
+        if table["chip"] not in list_ids("chips"):
+            raise ConfigError(f"{here}: unknown chip id '{table['chip']}'")
+        if table["model"] not in list_ids("models"):
+            raise ConfigError(f"{here}: unknown model id '{table['model']}'")
+    elif "why_not" not in table:
+        raise ConfigError(f"{here}: a point with modellable = false needs 'why_not'")
+    return Point(
+        id=pid,
+        vendor=table["vendor"],
+        chip=table["chip"],
+        scenario=table["scenario"],
+        metric=table["metric"],
+        value=float(table["value"]),
+        model=table["model"],
+        modellable=table["modellable"],
+        data=dict(table),
+    )
+
+
+def load_points(directory: Path | None = None) -> list[Point]:
+    """Every reference point, in file then listing order; ids must be unique."""
+    directory = directory or CONFIG_DIR / "references"
+    points: list[Point] = []
+    seen: set[str] = set()
+    for path in sorted(Path(directory).glob("*.toml")):
+        data = read_toml(path)
+        if set(data) != {"point"} or not isinstance(data["point"], list):
+            raise ConfigError(f"{path}: expected only [[point]] tables")
+        for table in data["point"]:
+            point = _check_point(table, str(path))
+            if point.id in seen:
+                raise ConfigError(f"{path}: duplicate point id '{point.id}'")
+            seen.add(point.id)
+            points.append(point)
+    return points

@@ -6,6 +6,7 @@ Bad input exits 2 with one line on stderr (``--debug`` re-raises with a tracebac
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from typing import Any
@@ -150,12 +151,18 @@ def _predict_auto(args, chip, info, model) -> dict[str, Any]:
         if not value > 0:
             raise ConfigError(f"predict: {name} must be > 0")
     static = args.prefill_batch is None
-    op = best_operating_point(
-        chip, model, _scenario(args, 1.0), args.chips, ttft, tpot, static_prefill=static
+    start = _scenario(args, 1.0 if static else max(args.prefill_batch, 1.0))
+    op = best_operating_point(chip, model, start, args.chips, ttft, tpot, static_prefill=static)
+    scenario = dataclasses.replace(
+        start,
+        batch=start.batch * 0 + op.batch,
+        prefill_batch=start.batch * 0 + (op.batch if static else min(args.prefill_batch, op.batch)),
     )
-    scenario = _scenario(args, op.batch)
     out = metrics_dict(op.metrics, info, model, scenario, op.mapping, "auto", op.replicas)
     out["batch_chosen_by"] = "auto: max total tokens/s within memory and SLOs"
+    if not static:  # continuous batching: the inter-token time the SLO was checked on
+        per_replica = float(op.metrics.tokens_per_s_per_replica)
+        out["tpot_loaded_ms"] = op.batch / per_replica * 1e3
     out["feasible"] = op.feasible
     if not op.feasible:
         out["infeasible_because"] = op.reason
@@ -182,6 +189,10 @@ def _print_predict(out: dict[str, Any]) -> None:
         f"{out['tokens_per_s_per_chip']:.1f} per chip, "
         f"{out['energy_j_per_token']:.3f} J/token, {out['power_w_per_chip']:.0f} W per chip"
     )
+    if "tpot_loaded_ms" in out:
+        print(
+            f"  TPOT with prefills interleaved (continuous batching): {out['tpot_loaded_ms']:.2f} ms"
+        )
     print(
         f"  memory per chip {out['resident_gb_per_chip']:.2f} GB "
         f"(slack {out['memory_slack_gb']:.2f} GB)"
@@ -276,6 +287,7 @@ def _save_figure(fig, path: str) -> None:
     os.close(fd)
     try:
         fig.savefig(tmp, dpi=130)
+        os.chmod(tmp, 0o644)  # mkstemp makes 0600 files
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

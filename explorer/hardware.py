@@ -168,6 +168,7 @@ _COMPUTE = {f"{p}_tflops": Field(float, required=False, positive=True) for p in 
 _COMPUTE["int8_tops"] = Field(float, required=False, positive=True)
 _MEMORY = {
     "kind": Field(str),
+    "energy_kind": Field(str, required=False),
     "on_chip": Field(bool),
     "capacity_gb": Field(float, minimum=0.0),
     "bandwidth_tb_s": Field(float, positive=True),
@@ -242,7 +243,7 @@ def _tiers(memory: list[Any], where: str, physics: dict[str, Any]) -> tuple[np.n
     energy = physics["memory_energy_pj_per_bit"]
     cap, bw, e = np.zeros(N_TIERS), np.ones(N_TIERS), np.zeros(N_TIERS)
     for i, t in enumerate(tiers):
-        kind = "SRAM" if t["on_chip"] else t["kind"]
+        kind = t.get("energy_kind", "SRAM" if t["on_chip"] else t["kind"])
         if kind not in energy:
             raise ConfigError(
                 f"{where}: memory[{i}] kind '{kind}' has no energy in configs/physics.toml "

@@ -12,6 +12,7 @@ import functools
 import jax
 import numpy as np
 
+from explorer.configio import ConfigError
 from explorer.hardware import Chip
 from explorer.mapping import Mapping, candidate_mappings, make_mapping, stack_mappings
 from explorer.perf import Metrics, predict
@@ -85,5 +86,5 @@ def min_chips(
         if bool(metrics.fits) and first_fit is None:
             first_fit = last
     if last is None:
-        raise ValueError(f"min_chips: no chip count between {lower:.0f} and {limit}")
+        raise ConfigError(f"min_chips: no chip count between {lower:.0f} and {limit}")
     return first_fit or last

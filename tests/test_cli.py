@@ -99,3 +99,25 @@ def test_compare_every_chip_fits(capsys):
     rows = _json(capsys, ["compare", "--model", "llama-3.1-8b", "--output", "64"])
     assert len(rows) >= 10
     assert all(r["fits_in_memory"] for r in rows)
+
+
+def test_predict_batch_auto_meets_the_slo(capsys):
+    argv = ["predict", "--chip", "h100-sxm", "--chips", "2", "--model", "llama-3.1-8b"]
+    out = _json(capsys, argv + ["--batch", "auto", "--prefill-batch", "1", "--tpot-slo-ms", "12"])
+    assert out["feasible"] is True
+    assert out["tpot_loaded_ms"] <= 12.0
+    assert out["scenario"]["batch"] > 1
+    assert "auto" in out["batch_chosen_by"]
+
+
+def test_predict_batch_auto_infeasible_is_an_answer(capsys):
+    argv = ["predict", "--chip", "h100-sxm", "--chips", "8", "--model", "llama-3.1-405b"]
+    out = _json(capsys, argv + ["--batch", "auto", "--tpot-slo-ms", "0.01"])
+    assert out["feasible"] is False
+    assert "memory" in out["infeasible_because"] or "TPOT" in out["infeasible_because"]
+
+
+def test_uncalibrated_flag_uses_default_knobs(capsys):
+    a = _json(capsys, PREDICT + ["--uncalibrated"])
+    b = _json(capsys, PREDICT)
+    assert a["tpot_ms"] > 0 and b["tpot_ms"] > 0

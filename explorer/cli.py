@@ -191,7 +191,7 @@ def _print_predict(out: dict[str, Any]) -> None:
     )
     if "tpot_loaded_ms" in out:
         print(
-            f"  TPOT with prefills interleaved (continuous batching): {out['tpot_loaded_ms']:.2f} ms"
+            f"  TPOT with prefills interleaved (continuous): {out['tpot_loaded_ms']:.2f} ms"
         )
     print(
         f"  memory per chip {out['resident_gb_per_chip']:.2f} GB "

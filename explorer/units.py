@@ -28,3 +28,8 @@ BITS_PER_BYTE = 8.0
 def pj_per_bit_to_j_per_byte(pj_per_bit: float) -> float:
     """Energy per bit in pJ -> energy per byte in J."""
     return pj_per_bit * PJ * BITS_PER_BYTE
+
+
+HOUR = 3600.0  # seconds
+YEAR = 8760.0 * HOUR  # seconds; 365-day year, the convention of TCO models
+KWH = 3.6e6  # kilowatt-hour, in joules

@@ -7,6 +7,7 @@ m = ex.predict(chip, model, ex.make_scenario(batch=1), ex.make_mapping(tp=4))
 """
 
 from explorer.configio import ConfigError, list_ids
+from explorer.design import Design, design_to_chip, load_tech, make_design
 from explorer.hardware import (
     BREAKDOWN,
     CHIP_FIELDS,
@@ -31,6 +32,7 @@ __all__ = [
     "PRECISIONS",
     "SMOOTH",
     "Chip",
+    "Design",
     "ChipInfo",
     "ConfigError",
     "Mapping",
@@ -39,13 +41,16 @@ __all__ = [
     "Model",
     "Scenario",
     "bottleneck",
+    "design_to_chip",
     "list_ids",
     "load_chip",
     "load_chip_file",
     "load_chip_info",
     "load_model",
     "load_model_file",
+    "load_tech",
     "make_chip",
+    "make_design",
     "make_mapping",
     "make_scenario",
     "predict",

@@ -82,6 +82,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", type=float, default=256)
     c.add_argument("--precision", default="bf16", choices=PRECISIONS)
     c.add_argument("--json", action="store_true")
+    co = sub.add_parser("cost", help="area, power, cost and TCO of a chip or design")
+    co.add_argument("--chip", help="built-in chip id")
+    co.add_argument("--chip-file", help="a design TOML file ([design] table)")
+    co.add_argument("--validate", action="store_true", help="model vs published figures")
+    co.add_argument("--json", action="store_true")
     ch = sub.add_parser("chips", help="list chip ids with key specs")
     ch.add_argument("--json", action="store_true")
     mo = sub.add_parser("models", help="list model ids with key sizes")
@@ -102,19 +107,38 @@ def _scenario(args: argparse.Namespace, batch: float | None = None):
     )
 
 
+def _load_any_chip(args: argparse.Namespace, calibrated: bool):
+    """(Chip, ChipInfo, Design or None) from --chip ID or --chip-file (chip or design)."""
+    if not args.chip_file:
+        return load_chip(args.chip, calibrated), load_chip_info(args.chip), None
+    from explorer.configio import read_toml
+    from explorer.design_file import is_design_file, load_design_chip
+
+    if is_design_file(read_toml(args.chip_file)):
+        return load_design_chip(args.chip_file)
+    chip, info = load_chip_file(args.chip_file, calibrated)
+    return chip, info, None
+
+
+def _with_economics(out: dict[str, Any], metrics, chip, info, design) -> dict[str, Any]:
+    from explorer.design import load_tech
+    from explorer.economics import economics
+
+    out.update(economics(metrics, chip, info, load_tech(), design))
+    return out
+
+
 def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
     if (args.chip is None) == (args.chip_file is None):
         raise ConfigError("predict: give exactly one of --chip ID or --chip-file FILE")
     calibrated = not args.uncalibrated
-    if args.chip_file:
-        chip, info = load_chip_file(args.chip_file, calibrated)
-    else:
-        chip, info = load_chip(args.chip, calibrated), load_chip_info(args.chip)
+    chip, info, design = _load_any_chip(args, calibrated)
     model = load_model(args.model)
     if args.chips < 1:
         raise ConfigError(f"predict: --chips must be >= 1, got {args.chips}")
     if args.batch == "auto":
-        return _predict_auto(args, chip, info, model)
+        out, metrics = _predict_auto(args, chip, info, model)
+        return _with_economics(out, metrics, chip, info, design)
     if args.tpot_slo_ms is not None or args.ttft_slo_ms is not None:
         raise ConfigError("predict: --tpot-slo-ms and --ttft-slo-ms need --batch auto")
     scenario = _scenario(args, _number(args.batch, "--batch"))
@@ -132,7 +156,8 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
             raise ConfigError(f"predict: tp x pp = {tp * pp} but --chips is {args.chips}")
         metrics = predict(chip, model, scenario, mapping)
         chosen_by = "user"
-    return metrics_dict(metrics, info, model, scenario, mapping, chosen_by)
+    out = metrics_dict(metrics, info, model, scenario, mapping, chosen_by)
+    return _with_economics(out, metrics, chip, info, design)
 
 
 def _number(text: str, flag: str) -> float:
@@ -166,7 +191,7 @@ def _predict_auto(args, chip, info, model) -> dict[str, Any]:
     out["feasible"] = op.feasible
     if not op.feasible:
         out["infeasible_because"] = op.reason
-    return out
+    return out, op.metrics
 
 
 def _print_predict(out: dict[str, Any]) -> None:
@@ -190,8 +215,12 @@ def _print_predict(out: dict[str, Any]) -> None:
         f"{out['energy_j_per_token']:.3f} J/token, {out['power_w_per_chip']:.0f} W per chip"
     )
     if "tpot_loaded_ms" in out:
+        print(f"  TPOT with prefills interleaved (continuous): {out['tpot_loaded_ms']:.2f} ms")
+    if "cost_usd_per_mtok" in out:
         print(
-            f"  TPOT with prefills interleaved (continuous): {out['tpot_loaded_ms']:.2f} ms"
+            f"  ${out['cost_usd_per_mtok']:.3f} per million output tokens "
+            f"(TCO ${out['tco_usd_per_hour_per_chip']:.2f}/chip-hour, chip "
+            f"${out['chip_cost_usd']:,.0f}: {out['chip_cost_basis'].split(':')[0]})"
         )
     print(
         f"  memory per chip {out['resident_gb_per_chip']:.2f} GB "
@@ -315,6 +344,84 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({int(fit.sum())} points; cross-validated median APE {cv:.1f}%)")
 
 
+def cmd_cost(args: argparse.Namespace) -> dict[str, Any]:
+    from explorer import cost as costmod
+    from explorer import design as dmod
+    from explorer.economics import chip_capex
+    from explorer.reference_designs import reference_design, validate
+
+    tech = dmod.load_tech()
+    if args.validate:
+        if args.chip or args.chip_file:
+            raise ConfigError("cost: --validate takes no --chip or --chip-file")
+        return {"validate": validate(tech=tech)}
+    if (args.chip is None) == (args.chip_file is None):
+        raise ConfigError("cost: give exactly one of --chip ID, --chip-file FILE or --validate")
+    if args.chip_file:
+        from explorer.design_file import load_design_chip
+
+        chip, info, design = load_design_chip(args.chip_file, tech)
+    else:
+        info = load_chip_info(args.chip)
+        chip, design = load_chip(args.chip), reference_design(args.chip, tech)
+    f = lambda d: {k: float(v) for k, v in d.items()}  # noqa: E731
+    mfg = f(costmod.manufacturing_cost(design, tech))
+    capex, basis = chip_capex(info, tech, design if args.chip_file else None)
+    server = 0.0 if info.tdp_scope == "system" else None
+    tco = f(costmod.tco_per_hour(capex, float(chip.tdp_w), tech.economics, server))
+    return {
+        "chip": info.id,
+        "design": {
+            "node": design.node,
+            "memory": design.memory,
+            "dies": float(design.dies),
+            "mem_stacks": float(design.mem_stacks),
+            "wafer_scale": design.wafer_scale,
+        },
+        "area_mm2": f(dmod.area(design, tech)),
+        "dies_per_wafer": mfg["dies_per_wafer"],
+        "yield": mfg["yield"],
+        "power_w": f(dmod.power(design, tech)),
+        "tdp_w": float(chip.tdp_w),
+        "manufacturing_cost_usd": mfg,
+        "capex_usd": capex,
+        "capex_basis": basis,
+        "tco_usd_per_hour": tco,
+        "constraints_slack": f(dmod.constraints(design, tech)),
+        "sources": "configs/cost.toml (every constant with its source), configs/physics.toml",
+    }
+
+
+def _cost_text(out: dict[str, Any]) -> str:
+    if "validate" in out:
+        from explorer.reference_designs import validation_table
+
+        return validation_table(out["validate"])
+    d = out["design"]
+
+    def join(values: dict[str, float], suffix: str, fmt: str) -> str:
+        return ", ".join(f"{k.removesuffix(suffix)} {format(v, fmt)}" for k, v in values.items())
+
+    wafer = " (wafer scale)" if d["wafer_scale"] else ""
+    mfg = {k: v for k, v in out["manufacturing_cost_usd"].items() if k.endswith("_usd")}
+    return "\n".join(
+        [
+            f"{out['chip']}: {d['node']}, memory {d['memory']} x {d['mem_stacks']:g}, "
+            f"dies {d['dies']:g}{wafer}",
+            "  area mm2: " + join(out["area_mm2"], "_mm2", ",.0f"),
+            f"  dies per wafer {out['dies_per_wafer']:.1f}, yield {out['yield']:.1%}",
+            "  power W at full load: "
+            + join(out["power_w"], "_w", ",.0f")
+            + f" (TDP in config {out['tdp_w']:,.0f})",
+            "  manufacturing $: " + join(mfg, "_usd", ",.0f"),
+            f"  capex ${out['capex_usd']:,.0f} ({out['capex_basis']})",
+            "  TCO $/h: " + join(out["tco_usd_per_hour"], "_usd_per_h", ".3f"),
+            "  constraint slack (>0 satisfied): " + join(out["constraints_slack"], "", "+.2f"),
+            f"  sources: {out['sources']}",
+        ]
+    )
+
+
 def cmd_chips() -> list[dict[str, Any]]:
     rows = []
     for cid in list_ids("chips"):
@@ -357,6 +464,9 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "predict":
             out: Any = cmd_predict(args)
             print(json.dumps(out, indent=2)) if args.json else _print_predict(out)
+        elif args.command == "cost":
+            out = cmd_cost(args)
+            print(json.dumps(out, indent=2) if args.json else _cost_text(out))
         elif args.command == "benchmark":
             cmd_benchmark(args)
         elif args.command == "calibrate":

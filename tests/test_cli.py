@@ -121,3 +121,43 @@ def test_uncalibrated_flag_uses_default_knobs(capsys):
     a = _json(capsys, PREDICT + ["--uncalibrated"])
     b = _json(capsys, PREDICT)
     assert a["tpot_ms"] > 0 and b["tpot_ms"] > 0
+
+
+def test_predict_reports_cost_per_token(capsys):
+    out = _json(capsys, PREDICT)
+    assert out["cost_usd_per_mtok"] > 0 and out["chip_cost_usd"] == 27500
+    assert out["chip_cost_basis"].startswith("published price")
+    expected = out["tco_usd_per_hour_per_chip"] / (
+        3600 * out["tokens_per_s_per_chip"] * out["utilisation"]
+    )
+    assert out["cost_usd_per_mtok"] == pytest.approx(expected * 1e6, rel=1e-5)
+
+
+def test_cost_validate_and_chip(capsys):
+    rows = _json(capsys, ["cost", "--validate"])["validate"]
+    assert {r["chip"] for r in rows} >= {"h100-sxm", "b200", "mi300x", "groq-lpu", "wse-3"}
+    for r in rows:
+        assert abs(r["area_error"]) <= 0.25 and abs(r["power_error"]) <= 0.25
+    out = _json(capsys, ["cost", "--chip", "h100-sxm"])
+    assert out["area_mm2"]["total_mm2"] > 0 and out["tco_usd_per_hour"]["total_usd_per_h"] > 0
+    assert out["constraints_slack"]["reticle"] > 0
+
+
+def test_design_file_predict_and_cost(capsys):
+    from explorer.configio import CONFIG_DIR
+
+    path = str(CONFIG_DIR.parent / "docs" / "designs" / "h100-compute-sram-8b.toml")
+    out = _json(capsys, ["predict", "--chip-file", path, "--model", "llama-3.1-8b"])
+    assert out["fits_in_memory"] is True
+    assert out["chip_cost_basis"].startswith("cost model")
+    h100 = _json(capsys, ["predict", "--chip", "h100-sxm", "--model", "llama-3.1-8b"])
+    assert out["tpot_ms"] < h100["tpot_ms"] / 5  # SRAM-resident weights
+    cost = _json(capsys, ["cost", "--chip-file", path])
+    assert cost["constraints_slack"]["reticle"] < 0  # 8 dies of >858 mm2: says so
+
+
+def test_bad_design_file_is_one_line(capsys, tmp_path):
+    path = tmp_path / "bad.toml"
+    path.write_text("[design]\ncompute_tflops = -1\n")
+    assert run(["cost", "--chip-file", str(path)]) == 2
+    assert capsys.readouterr().err.count("\n") == 1

@@ -19,10 +19,12 @@ Method:
   0.05 decaying to 0.0025 within each inner loop: its per-coordinate normalisation
   suits parameters in logit space whose gradients differ by orders of magnitude, and
   the decay lets iterates settle on an active constraint), run with ``lax.scan``; the
-  outer loop is a ``lax.scan`` too, so a whole solve is one compiled function, and ``vmap`` runs many starts at once.
+  outer loop is a ``lax.scan`` too, so a whole solve is one compiled function, and
+  ``vmap`` runs many starts at once.
 * The answer is the best feasible start (max violation <= tol) with the lowest
-  objective; if none is feasible, the start with the smallest violation is returned,
-  flagged infeasible, with the binding constraint named.
+  objective; if none is feasible, the total squared violation alone is minimised from
+  every start and the least-violating point is returned, flagged infeasible, with the
+  binding constraint named and by how much.
 """
 
 from __future__ import annotations

@@ -93,6 +93,7 @@ def minimise(
     key: jax.Array | None = None,
     exact: Callable[[PyTree, Any], tuple[jax.Array, dict[str, jax.Array]]] | None = None,
     closest: bool = False,
+    batched_args: bool = False,
 ) -> Result:
     """Minimise objective(y, args) s.t. constraints(y, args)[k] >= 0, lower <= y <= upper.
 
@@ -112,6 +113,11 @@ def minimise(
         judge the answer exactly (e.g. the model in exact mode); default: the smooth
         functions themselves.
       closest: internal; set when minimising the violation of an infeasible problem.
+      batched_args: ``args`` carries a leading axis of K discrete candidates (e.g.
+        chip counts and mappings); every candidate is solved from every start, all at
+        once under vmap, and the best feasible (candidate, start) wins.
+        ``Result.params`` then includes the winning candidate's index as
+        ``params["_candidate"]``.
     Returns:
       Result with the exact re-evaluation of the best start.
     """
@@ -131,21 +137,31 @@ def minimise(
         u_all = jax.tree_util.tree_unflatten(tree, stacked)
     else:
         u_all = jax.tree_util.tree_map(lambda x: x[None], u0)
-    n_cons = len(constraints(y0, args))
+    k_args = int(jax.tree_util.tree_leaves(args)[0].shape[0]) if batched_args else 1
+    arg0 = jax.tree_util.tree_map(lambda x: x[0], args) if batched_args else args
+    n_cons = len(constraints(y0, arg0))
+    n_starts = int(jax.tree_util.tree_leaves(u_all)[0].shape[0])
+    # every (candidate, start) pair: candidate-major
+    u_all = jax.tree_util.tree_map(lambda x: jnp.tile(x, (k_args,) + (1,) * (x.ndim - 1)), u_all)
+    cand = np.repeat(np.arange(k_args), n_starts)
+    if batched_args:
+        args_all = jax.tree_util.tree_map(lambda x: jnp.asarray(x)[cand], args)
+    else:
+        args_all = args
 
-    def lagrangian(u, lam, rho):
+    def lagrangian(u, lam, rho, args):
         y = _to_y(u, log_lo, log_hi)
         g = _slacks(constraints, y, args)
         shifted = jnp.maximum(0.0, lam - rho * g)
         return objective(y, args) + jnp.sum(shifted**2 - lam**2) / (2.0 * rho)
 
-    def solve(u):
+    def solve(u, args):
         def outer_step(carry, _):
             u, lam, rho = carry
 
             def inner(c, _):
                 u, state = c
-                grad = jax.grad(lagrangian)(u, lam, rho)
+                grad = jax.grad(lagrangian)(u, lam, rho, args)
                 updates, state = opt.update(grad, state, u)
                 return (optax.apply_updates(u, updates), state), None
 
@@ -159,25 +175,40 @@ def minimise(
         (u, lam, _), history = jax.lax.scan(outer_step, init, None, length=outer)
         return u, history
 
-    u_fin, histories = jax.jit(jax.vmap(solve))(u_all)
+    in_axes = (0, 0 if batched_args else None)
+    u_fin, histories = jax.jit(jax.vmap(solve, in_axes=in_axes))(u_all, args_all)
     ys = jax.vmap(lambda u: _to_y(u, log_lo, log_hi))(u_fin)
     judge = exact or (lambda y, a: (objective(y, a), constraints(y, a)))
     n = int(jax.tree_util.tree_leaves(u_all)[0].shape[0])
-    evaluated = [judge(jax.tree_util.tree_map(lambda x, i=i: x[i], ys), args) for i in range(n)]
+
+    def arg_of(i):
+        return jax.tree_util.tree_map(lambda x: x[i], args_all) if batched_args else args
+
+    evaluated = [
+        judge(jax.tree_util.tree_map(lambda x, i=i: x[i], ys), arg_of(i)) for i in range(n)
+    ]
     objs = np.array([float(f) for f, _ in evaluated])
     viol = np.array([max(0.0, -min(float(v) for v in c.values())) for _, c in evaluated])
     feasible = viol <= tol
     if feasible.any():
         best = int(np.argmin(np.where(feasible, objs, np.inf)))
     elif not closest:
+        best = int(np.argmin(viol))
         starts_y = jax.vmap(lambda u: _to_y(u, log_lo, log_hi))(u_all)
-        return _closest(constraints, starts_y, args, lower, upper, judge, steps, outer)
+        one = jax.tree_util.tree_map(lambda x: x[best : best + 1], starts_y)
+        r = _closest(constraints, one, arg_of(best), lower, upper, judge, steps, outer)
+        if batched_args:
+            r = dataclasses.replace(r, params={**r.params, "_candidate": int(cand[best])})
+        return r
     else:
         best = int(np.argmin(viol))
     cons = {k: float(v) for k, v in evaluated[best][1].items()}
     binding = min(cons, key=cons.get)
+    params = jax.tree_util.tree_map(lambda x: np.asarray(x[best]), ys)
+    if batched_args:
+        params = {**params, "_candidate": int(cand[best])}
     return Result(
-        params=jax.tree_util.tree_map(lambda x: np.asarray(x[best]), ys),
+        params=params,
         objective=float(objs[best]),
         constraints=cons,
         feasible=bool(feasible[best]),

@@ -94,3 +94,18 @@ def test_multistart_picks_best_feasible():
     assert many.objective < one.objective
     assert many.starts == 16
     assert np.isfinite(many.history).all()
+
+
+def test_batched_candidates_pick_the_best_feasible():
+    """Candidates a in (7, 3, 50): min x s.t. x >= a. Each is feasible; the cheapest is
+    a = 3 (x = 3), candidate index 1."""
+    r = minimise(
+        lambda p, a: p["x"] + 0 * p["y"],
+        lambda p, a: {"x_min": p["x"] / a - 1.0},
+        Y0,
+        jnp.asarray([7.0, 3.0, 50.0]),
+        batched_args=True,
+        **BOX,
+    )
+    assert r.params["_candidate"] == 1
+    assert float(r.params["x"]) == pytest.approx(3.0, rel=2e-3)

@@ -9,6 +9,7 @@ import argparse
 import dataclasses
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -82,6 +83,22 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--output", type=float, default=256)
     c.add_argument("--precision", default="bf16", choices=PRECISIONS)
     c.add_argument("--json", action="store_true")
+    op = sub.add_parser("optimize", help="the cheapest chip design meeting latency targets")
+    op.add_argument("--model", default="llama-3.1-70b")
+    op.add_argument("--target-tpot-ms", type=float, default=1.0, help="default 1 (1000 tok/s)")
+    op.add_argument("--target-ttft-ms", type=float)
+    op.add_argument("--batch", type=float, default=1)
+    op.add_argument("--prompt", type=float, default=1024)
+    op.add_argument("--output", type=float, default=256)
+    op.add_argument("--precision", default="bf16", choices=PRECISIONS)
+    op.add_argument(
+        "--objective", default="tco_per_mtok", choices=("tco_per_mtok", "cost", "power", "area")
+    )
+    op.add_argument("--max-power-w", type=float)
+    op.add_argument("--memory", help="one memory technology (default: HBM3E, HBM4, none)")
+    op.add_argument("--node", default="N4")
+    op.add_argument("--out", help="write the design file (TOML) here")
+    op.add_argument("--json", action="store_true")
     co = sub.add_parser("cost", help="area, power, cost and TCO of a chip or design")
     co.add_argument("--chip", help="built-in chip id")
     co.add_argument("--chip-file", help="a design TOML file ([design] table)")
@@ -344,6 +361,98 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     print(f"wrote {path} ({int(fit.sum())} points; cross-validated median APE {cv:.1f}%)")
 
 
+def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
+    import time
+
+    from explorer import search
+    from explorer.calibration_file import write_atomic
+    from explorer.design import load_tech
+    from explorer.design_file import render_design
+
+    tech = load_tech()
+    memories = [args.memory] if args.memory else ["HBM3E", "HBM4", "none"]
+    for mem in memories:
+        if mem != "none" and mem not in tech.memories:
+            known = ", ".join(["none", *sorted(tech.memories)])
+            raise ConfigError(f"optimize: --memory '{mem}' unknown (known: {known})")
+    if args.node not in tech.nodes:
+        raise ConfigError(f"optimize: --node '{args.node}' unknown ({', '.join(tech.nodes)})")
+    for name in ("target_tpot_ms", "target_ttft_ms", "max_power_w"):
+        value = getattr(args, name)
+        if value is not None and not value > 0:
+            raise ConfigError(f"optimize: --{name.replace('_', '-')} must be > 0")
+    model = load_model(args.model)
+    scenario = _scenario(args)
+    targets = search.Targets(
+        tpot_s=args.target_tpot_ms / 1e3,
+        ttft_s=float("inf") if args.target_ttft_ms is None else args.target_ttft_ms / 1e3,
+        objective=args.objective,
+        max_power_w=args.max_power_w,
+    )
+    start = time.perf_counter()
+    found = [search.search(model, scenario, targets, tech, m, args.node) for m in memories]
+    feasible = [f for f in found if f.feasible]
+    best = (
+        min(feasible, key=lambda f: f.objective)
+        if feasible
+        else min(found, key=lambda f: f.violation)
+    )
+    seconds = time.perf_counter() - start
+    out = search.summary(best)
+    out["seconds"] = seconds
+    out["objective_name"] = args.objective
+    out["searched"] = [
+        {"memory": f.design.memory, "feasible": f.feasible, "objective": f.objective,
+         "binding": f.binding, "violation": f.violation} for f in found
+    ]  # fmt: skip
+    out["reference"] = search.cheapest_reference(model, scenario, targets, COMPARE_CHIPS)
+    if args.out:
+        text = render_design(best.design, f"optimized-{args.model}", family=search.DESIGN_FAMILY)
+        write_atomic(Path(args.out), text)
+        out["written"] = args.out
+    return out
+
+
+def _optimize_text(out: dict[str, Any]) -> str:
+    d, m = out["design"], out["metrics"]
+    lines = [
+        ("FEASIBLE" if out["feasible"] else "INFEASIBLE")
+        + f": {out['objective_name']} = {out['objective']:.4g}"
+        + (
+            ""
+            if out["feasible"]
+            else f"; binding: {out['binding']} short by {out['violation']:.3f}"
+        ),
+        f"  design: {d['compute_tflops']:.0f} TFLOP/s bf16, SRAM {d['sram_gb']:.2f} GB, "
+        f"{d['memory']} x {d['mem_stacks']:g}, link {d['link_gb_s']:.0f} GB/s, "
+        f"{d['dies']:g} dies, {d['node']}",
+        f"  replica: {out['chips_per_replica']} chips, "
+        f"tp {out['mapping']['tp']} pp {out['mapping']['pp']}",
+        f"  TPOT {m['tpot_ms']:.3f} ms ({m['tokens_per_s_per_user']:.0f} tok/s/user), "
+        f"TTFT {m['ttft_ms']:.1f} ms, {m['tokens_per_s_per_chip']:.1f} tok/s/chip",
+        "  constraints (slack > 0 holds): "
+        + ", ".join(f"{k} {v:+.3f}" for k, v in out["constraints"].items()),
+        "  searched: "
+        + "; ".join(
+            f"{s['memory']} {'ok' if s['feasible'] else 'infeasible (' + s['binding'] + ')'}"
+            for s in out["searched"]
+        ),
+        f"  {out['iterations']} steps per start, {out['seconds']:.1f} s",
+    ]
+    ref = out["reference"]
+    if ref:
+        lines.append(
+            f"  cheapest reference meeting the targets: {ref['chips']} x {ref['chip']} "
+            f"(tp {ref['mapping']['tp']} pp {ref['mapping']['pp']}), TPOT {ref['tpot_ms']:.2f} ms, "
+            f"${ref['cost_usd_per_mtok']:.3f}/Mtok"
+        )
+    else:
+        lines.append("  no reference chip configuration meets these targets")
+    if "written" in out:
+        lines.append(f"  wrote {out['written']}")
+    return "\n".join(lines)
+
+
 def cmd_cost(args: argparse.Namespace) -> dict[str, Any]:
     from explorer import cost as costmod
     from explorer import design as dmod
@@ -464,6 +573,9 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "predict":
             out: Any = cmd_predict(args)
             print(json.dumps(out, indent=2)) if args.json else _print_predict(out)
+        elif args.command == "optimize":
+            out = cmd_optimize(args)
+            print(json.dumps(out, indent=2) if args.json else _optimize_text(out))
         elif args.command == "cost":
             out = cmd_cost(args)
             print(json.dumps(out, indent=2) if args.json else _cost_text(out))

@@ -161,3 +161,15 @@ def test_bad_design_file_is_one_line(capsys, tmp_path):
     path.write_text("[design]\ncompute_tflops = -1\n")
     assert run(["cost", "--chip-file", str(path)]) == 2
     assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_optimize_impossible_target_is_an_answer(capsys, tmp_path):
+    """TPOT of 1 us on a 1B model cannot be met (fixed latencies alone exceed it): the
+    answer says infeasible, names the binding constraint, exits 0, writes the design."""
+    out_file = tmp_path / "d.toml"
+    argv = ["optimize", "--model", "llama-3.2-1b", "--target-tpot-ms", "0.001"]
+    out = _json(capsys, argv + ["--memory", "none", "--out", str(out_file)])
+    assert out["feasible"] is False
+    assert out["binding"] in out["constraints"] and out["violation"] > 0
+    assert out["reference"] is None
+    assert out_file.read_text().startswith("[design]")

@@ -1,0 +1,264 @@
+"""Design search: the cheapest chip design that meets latency targets for a model.
+
+For each discrete choice (memory technology; chips per replica and their tp/pp split,
+batched under vmap) the continuous design variables (dense compute, SRAM capacity,
+memory stacks, link bandwidth, dies) are optimised by :func:`explorer.optimize.minimise`
+through the model in smooth mode:
+
+    minimise  log objective(design)   (cost per Mtok, manufacturing cost, power or area
+                                       of the replica)
+    s.t.      1 - TPOT / target >= 0,  1 - TTFT / target >= 0,  memory slack >= 0,
+              the design's physical constraints (reticle, package, shoreline, power
+              density, optional power cap)
+
+Integer quantities (stacks, dies) are then rounded up and everything is re-evaluated in
+exact mode; the answer is feasible only if every constraint holds exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from explorer import units
+from explorer.cost import cost_per_mtok, manufacturing_cost, tco_per_hour
+from explorer.design import Design, Tech, area, constraints, design_to_chip, make_design, power
+from explorer.mapping import Mapping
+from explorer.optimize import minimise
+from explorer.perf import Metrics, predict
+from explorer.smooth import EXACT, Mode
+from explorer.workload import Model, Scenario
+
+OBJECTIVES = ("tco_per_mtok", "cost", "power", "area")
+SEARCH_MODE = Mode(smooth=True, sharpness=100.0)
+CHIP_COUNTS = (1, 2, 4, 8, 16, 32, 64)
+# Efficiency knobs of a purpose-built design (configs/efficiency.toml family.design).
+DESIGN_FAMILY = "design"
+VARS = ("compute", "sram", "stacks", "link", "dies")
+LOWER = {"compute": 1e13, "sram": 1e6, "stacks": 0.5, "link": 1e10, "dies": 1.0}
+UPPER = {"compute": 1e17, "sram": 2e11, "stacks": 16.0, "link": 5e12, "dies": 64.0}
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """What the design must do, and what it minimises."""
+
+    tpot_s: float
+    ttft_s: float = float("inf")
+    objective: str = "tco_per_mtok"
+    max_power_w: float | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Found:
+    """A searched design, re-evaluated exactly."""
+
+    design: Design
+    n_chips: int
+    mapping: Mapping
+    metrics: Metrics
+    objective: float
+    constraints: dict[str, float]
+    feasible: bool
+    binding: str
+    violation: float
+    iterations: int
+
+
+def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
+    return Design(
+        compute_flops_per_s=y["compute"],
+        sram_bytes=y["sram"],
+        mem_stacks=y["stacks"] if memory != "none" else y["stacks"] * 0.0,
+        link_bw_bytes_per_s=y["link"],
+        dies=y["dies"],
+        memory=memory,
+        node=node,
+    )
+
+
+def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode):
+    """(objective value, slacks, Metrics) of design y on candidate args = (n, tp, pp)."""
+    n, tp, pp = args
+    d = _design(y, memory, node)
+    chip = design_to_chip(d, tech, family=DESIGN_FAMILY)
+    m = predict(chip, model, scenario, Mapping(tp=tp, pp=pp, ep=jnp.asarray(1.0)), mode)
+    mfg = manufacturing_cost(d, tech)["total_usd"]
+    full_w = power(d, tech)["total_w"]
+    if targets.objective == "tco_per_mtok":
+        tco = tco_per_hour(mfg, full_w, tech.economics)["total_usd_per_h"]
+        value = cost_per_mtok(tco, m.tokens_per_s_per_chip, tech.economics.utilisation)
+    elif targets.objective == "cost":
+        value = mfg * n
+    elif targets.objective == "power":
+        value = full_w * n
+    else:
+        value = area(d, tech)["total_mm2"] * n
+    slack = dict(constraints(d, tech, targets.max_power_w))
+    slack["tpot"] = 1.0 - m.tpot_s / targets.tpot_s
+    if np.isfinite(targets.ttft_s):
+        slack["ttft"] = 1.0 - m.ttft_s / targets.ttft_s
+    slack["memory"] = m.memory_slack_bytes / jnp.maximum(m.resident_bytes, 1.0)
+    return value, slack, m
+
+
+def candidates(model: Model, counts=CHIP_COUNTS) -> np.ndarray:
+    """(n, tp, pp) rows: all-tensor and all-pipeline splits of each chip count."""
+    rows = []
+    for n in counts:
+        rows.append((n, n, 1))
+        if 1 < n <= model.n_layers:
+            rows.append((n, 1, n))
+    return np.asarray(rows, dtype=float)
+
+
+def search(
+    model: Model,
+    scenario: Scenario,
+    targets: Targets,
+    tech: Tech,
+    memory: str = "HBM3E",
+    node: str = "N4",
+    steps: int = 150,
+    outer: int = 8,
+    starts: int = 2,
+    rho0: float = 100.0,
+) -> Found:
+    """The best design for one memory technology and node (see module docstring)."""
+    if targets.objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}")
+    cands = jnp.asarray(candidates(model))
+    ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
+    ev["node"] = node
+
+    def objective(y, a):
+        return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
+
+    def cons(y, a):
+        return _evaluate(y, a, **ev, mode=SEARCH_MODE)[1]
+
+    # Start from a design that holds the model on the candidate's chip count in SRAM
+    # alone when there is no off-chip memory (a start far from "fits" stalls there).
+    weights = model.total_params * 2.0
+    y0 = {
+        "compute": jnp.asarray(1e15),
+        "sram": jnp.asarray(2e9 if memory != "none" else min(1.5 * weights / 32, 1e11)),
+        "stacks": jnp.asarray(4.0),
+        "link": jnp.asarray(4e11),
+        "dies": jnp.asarray(2.0 if memory != "none" else 4.0),
+    }
+    args = (cands[:, 0], cands[:, 1], cands[:, 2])
+    r = minimise(
+        objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,
+        batched_args=True, starts=starts, rho0=rho0,
+    )  # fmt: skip
+    k = r.params["_candidate"]
+    n, tp, pp = (float(x) for x in np.asarray(cands[k]))
+    y = {v: jnp.asarray(float(r.params[v])) for v in VARS}
+    return finalise(y, (n, tp, pp), ev, r.iterations)
+
+
+def finalise(
+    y: dict[str, Any], cand: tuple[float, float, float], ev: dict, iterations: int
+) -> Found:
+    """Round integer quantities up, re-evaluate exactly, judge feasibility."""
+    y = dict(y)
+    y["stacks"] = jnp.ceil(y["stacks"] - 1e-6)
+    y["dies"] = jnp.ceil(y["dies"] - 1e-6)
+    n, tp, pp = cand
+    args = (jnp.asarray(n), jnp.asarray(tp), jnp.asarray(pp))
+    value, slack, m = _evaluate(y, args, **ev, mode=EXACT)
+    slack = {k: float(v) for k, v in slack.items()}
+    worst = min(slack, key=slack.get)
+    d = _design(y, ev["memory"], ev["node"])
+    return Found(
+        design=make_design(
+            compute_flops_per_s=float(d.compute_flops_per_s),
+            sram_bytes=float(d.sram_bytes),
+            mem_stacks=float(d.mem_stacks),
+            link_bw_bytes_per_s=float(d.link_bw_bytes_per_s),
+            dies=float(d.dies),
+            memory=d.memory,
+            node=d.node,
+        ),
+        n_chips=int(n),
+        mapping=Mapping(tp=jnp.asarray(tp), pp=jnp.asarray(pp), ep=jnp.asarray(1.0)),
+        metrics=m,
+        objective=float(value),
+        constraints=slack,
+        feasible=slack[worst] >= -1e-6,
+        binding=worst,
+        violation=max(0.0, -slack[worst]),
+        iterations=iterations,
+    )
+
+
+def summary(found: Found) -> dict[str, Any]:
+    """Plain numbers for reports."""
+    d = found.design
+    return {
+        "feasible": found.feasible,
+        "design": {
+            "compute_tflops": float(d.compute_flops_per_s) / units.TERA,
+            "sram_gb": float(d.sram_bytes) / units.GB,
+            "memory": d.memory,
+            "mem_stacks": float(d.mem_stacks),
+            "link_gb_s": float(d.link_bw_bytes_per_s) / units.GB,
+            "dies": float(d.dies),
+            "node": d.node,
+        },
+        "chips_per_replica": found.n_chips,
+        "mapping": {"tp": int(found.mapping.tp), "pp": int(found.mapping.pp), "ep": 1},
+        "metrics": {
+            "tpot_ms": float(found.metrics.tpot_s) / units.MS,
+            "ttft_ms": float(found.metrics.ttft_s) / units.MS,
+            "tokens_per_s_per_user": float(found.metrics.tokens_per_s_per_user),
+            "tokens_per_s_per_chip": float(found.metrics.tokens_per_s_per_chip),
+            "fits_in_memory": bool(found.metrics.fits),
+        },
+        "constraints": found.constraints,
+        "binding": found.binding,
+        "violation": found.violation,
+        "objective": found.objective,
+        "iterations": found.iterations,
+    }
+
+
+def cheapest_reference(
+    model: Model, scenario: Scenario, targets: Targets, chip_ids: tuple[str, ...]
+) -> dict[str, Any] | None:
+    """The reference chip configuration (chip, count, mapping) with the least cost per
+    million tokens that meets the same TPOT/TTFT targets at the same batch."""
+    from explorer.design import load_tech
+    from explorer.economics import economics
+    from explorer.hardware import load_chip, load_chip_info
+    from explorer.planner import choose_mapping
+
+    tech = load_tech()
+    best = None
+    for cid in chip_ids:
+        chip, info = load_chip(cid), load_chip_info(cid)
+        for n in (*CHIP_COUNTS, 128, 256, 576):
+            mapping, m = choose_mapping(chip, model, scenario, n)
+            meets = bool(m.fits) and float(m.tpot_s) <= targets.tpot_s
+            meets = meets and float(m.ttft_s) <= targets.ttft_s
+            if not meets:
+                continue
+            econ = economics(m, chip, info, tech)
+            row = {
+                "chip": cid,
+                "chips": n,
+                "mapping": mapping.as_dict(),
+                "tpot_ms": float(m.tpot_s) / units.MS,
+                "ttft_ms": float(m.ttft_s) / units.MS,
+                "cost_usd_per_mtok": econ["cost_usd_per_mtok"],
+                "chip_cost_basis": econ["chip_cost_basis"],
+            }
+            if best is None or row["cost_usd_per_mtok"] < best["cost_usd_per_mtok"]:
+                best = row
+            break  # fewest chips that meet the targets for this chip
+    return best

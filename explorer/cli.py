@@ -370,7 +370,10 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
     from explorer.design_file import render_design
 
     tech = load_tech()
-    memories = [args.memory] if args.memory else ["HBM3E", "HBM4", "none"]
+    # HBM parts in switched nodes; SRAM-only parts in a deterministic chip-to-chip fabric
+    plans = [(args.memory, "switch" if args.memory != "none" else "torus")] if args.memory else [
+        ("HBM3E", "switch"), ("HBM4", "switch"), ("none", "torus")]  # fmt: skip
+    memories = [m for m, _ in plans]
     for mem in memories:
         if mem != "none" and mem not in tech.memories:
             known = ", ".join(["none", *sorted(tech.memories)])
@@ -390,7 +393,9 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
         max_power_w=args.max_power_w,
     )
     start = time.perf_counter()
-    found = [search.search(model, scenario, targets, tech, m, args.node) for m in memories]
+    found = [
+        search.search(model, scenario, targets, tech, m, args.node, fabric=f) for m, f in plans
+    ]
     feasible = [f for f in found if f.feasible]
     best = (
         min(feasible, key=lambda f: f.objective)
@@ -402,12 +407,25 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
     out["seconds"] = seconds
     out["objective_name"] = args.objective
     out["searched"] = [
-        {"memory": f.design.memory, "feasible": f.feasible, "objective": f.objective,
-         "binding": f.binding, "violation": f.violation} for f in found
+        {"memory": f.design.memory, "fabric": f.fabric, "feasible": f.feasible,
+         "objective": f.objective, "binding": f.binding, "violation": f.violation}
+        for f in found
     ]  # fmt: skip
     out["reference"] = search.cheapest_reference(model, scenario, targets, COMPARE_CHIPS)
     if args.out:
-        text = render_design(best.design, f"optimized-{args.model}", family=search.DESIGN_FAMILY)
+        m = best.mapping
+        extra = (
+            f'\n[provenance]\nmodel = "{args.model}"\nchips = {best.n_chips}\n'
+            f"tp = {int(m.tp)}\npp = {int(m.pp)}\nbatch = {args.batch:g}\n"
+            f'target_tpot_ms = {args.target_tpot_ms:g}\nobjective = "{args.objective}"\n'
+        )
+        text = render_design(
+            best.design,
+            f"optimized-{args.model}",
+            family=search.DESIGN_FAMILY,
+            extra=extra,
+            fabric=search.fabric_spec(best.fabric, tech),
+        )
         write_atomic(Path(args.out), text)
         out["written"] = args.out
     return out

@@ -41,7 +41,10 @@ _DESIGN = {
     "sram_kind": Field(str, required=False, choices=("scratchpad", "cache")),
     "wafer_scale": Field(bool, required=False),
     "family": Field(str, required=False),
+    "package": Field(str, required=False),
     "topology": Field(str, required=False, choices=TOPOLOGIES),
+    "link_latency_us": Field(float, required=False, minimum=0.0),
+    "domain_chips": Field(float, required=False, positive=True),
 }
 
 
@@ -71,8 +74,12 @@ def parse_design(data: dict[str, Any], where: str, tech: Tech) -> tuple[Design, 
         dies=t["dies"],
         node=t["node"],
         sram_kind=t.get("sram_kind", "scratchpad"),
+        package=t.get("package", "auto"),
         wafer_scale=t.get("wafer_scale", False),
     )
+    if design.package != "auto" and design.package not in tech.packages:
+        known = ", ".join(["auto", *sorted(tech.packages)])
+        raise ConfigError(f"{where}: design: package '{design.package}' unknown (known: {known})")
     return design, t
 
 
@@ -85,6 +92,10 @@ def load_design_chip(path: str | Path, tech: Tech | None = None) -> tuple[Chip, 
     design, t = parse_design(data, str(path), tech)
     family = t.get("family", "other")
     chip = design_to_chip(design, tech, family=family, topology=t.get("topology", "switch"))
+    if "link_latency_us" in t:
+        chip = chip.replace(link_latency_s=t["link_latency_us"] * units.US)
+    if "domain_chips" in t:
+        chip = chip.replace(domain_chips=t["domain_chips"])
     info = ChipInfo(
         id=t.get("name", Path(path).stem),
         vendor="design",
@@ -103,8 +114,17 @@ def load_design_chip(path: str | Path, tech: Tech | None = None) -> tuple[Chip, 
     return chip, info, design
 
 
-def render_design(design: Design, name: str, family: str = "other", extra: str = "") -> str:
-    """TOML text of a design (the inverse of parse_design), plus optional extra tables."""
+def render_design(
+    design: Design,
+    name: str,
+    family: str = "other",
+    extra: str = "",
+    fabric: dict[str, Any] | None = None,
+) -> str:
+    """TOML text of a design (the inverse of parse_design), plus optional extra tables.
+
+    fabric: optional {"topology", "link_latency_s", "domain_chips"} of the scale-up fabric.
+    """
 
     def num(x) -> str:
         return f"{float(x):.6g}"
@@ -126,5 +146,12 @@ def render_design(design: Design, name: str, family: str = "other", extra: str =
         f'sram_kind = "{design.sram_kind}"',
         f"wafer_scale = {'true' if design.wafer_scale else 'false'}",
         f'family = "{family}"',
+        f'package = "{design.package}"',
     ]
+    if fabric:
+        lines += [
+            f'topology = "{fabric["topology"]}"',
+            f"link_latency_us = {num(fabric['link_latency_s'] / units.US)}",
+            f"domain_chips = {num(fabric['domain_chips'])}",
+        ]
     return "\n".join(lines) + "\n" + extra

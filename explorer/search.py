@@ -34,10 +34,30 @@ from explorer.smooth import EXACT, Mode
 from explorer.workload import Model, Scenario
 
 OBJECTIVES = ("tco_per_mtok", "cost", "power", "area")
+MARGIN = 0.005  # relative slack the smooth search keeps on every constraint
 SEARCH_MODE = Mode(smooth=True, sharpness=100.0)
 CHIP_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 # Efficiency knobs of a purpose-built design (configs/efficiency.toml family.design).
 DESIGN_FAMILY = "design"
+# Scale-up fabrics a design may use: "switch" is configs/cost.toml [interconnect] (an
+# 8-chip NVLink-class node); "torus" is a statically scheduled chip-to-chip fabric as
+# Groq's: 0.5 us per hop (physics note 7.3, TPU ICI-like torus, an estimate) over a
+# 576-chip domain (configs/chips/groq-lpu.toml scale_up.domain_chips).
+FABRICS = {"switch": None, "torus": {"link_latency_s": 0.5e-6, "domain_chips": 576.0}}
+
+
+def fabric_spec(fabric: str, tech: Tech) -> dict[str, Any]:
+    """Topology, link latency and domain of a fabric (for design files)."""
+    if fabric == "torus":
+        return {"topology": "torus", **FABRICS["torus"]}
+    ic = tech.interconnect
+    return {
+        "topology": "switch",
+        "link_latency_s": float(ic["link_latency_s"]),
+        "domain_chips": float(ic["domain_chips"]),
+    }
+
+
 VARS = ("compute", "sram", "stacks", "link", "dies")
 LOWER = {"compute": 1e13, "sram": 1e6, "stacks": 0.5, "link": 1e10, "dies": 1.0}
 UPPER = {"compute": 1e17, "sram": 2e11, "stacks": 16.0, "link": 5e12, "dies": 64.0}
@@ -67,6 +87,7 @@ class Found:
     binding: str
     violation: float
     iterations: int
+    fabric: str = "switch"
 
 
 def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
@@ -78,14 +99,19 @@ def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
         dies=y["dies"],
         memory=memory,
         node=node,
+        # SRAM-only designs need silicon area, not memory shoreline: a multi-die
+        # CoWoS-L interposer rather than the organic package "auto" would pick.
+        package="cowos-l" if memory == "none" else "auto",
     )
 
 
-def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode):
+def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabric="switch"):
     """(objective value, slacks, Metrics) of design y on candidate args = (n, tp, pp)."""
     n, tp, pp = args
     d = _design(y, memory, node)
     chip = design_to_chip(d, tech, family=DESIGN_FAMILY)
+    if fabric == "torus":
+        chip = chip.replace(topology=jnp.asarray([0.0, 0.0, 0.0, 1.0]), **FABRICS["torus"])
     m = predict(chip, model, scenario, Mapping(tp=tp, pp=pp, ep=jnp.asarray(1.0)), mode)
     mfg = manufacturing_cost(d, tech)["total_usd"]
     full_w = power(d, tech)["total_w"]
@@ -127,19 +153,22 @@ def search(
     outer: int = 8,
     starts: int = 2,
     rho0: float = 100.0,
+    fabric: str = "switch",
 ) -> Found:
-    """The best design for one memory technology and node (see module docstring)."""
+    """The best design for one memory technology, node and fabric (module docstring)."""
     if targets.objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     cands = jnp.asarray(candidates(model))
     ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
     ev["node"] = node
+    ev["fabric"] = fabric
 
     def objective(y, a):
         return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
 
     def cons(y, a):
-        return _evaluate(y, a, **ev, mode=SEARCH_MODE)[1]
+        # aim MARGIN inside every bound, so rounding and the exact re-check keep it
+        return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
 
     # Start from a design that holds the model on the candidate's chip count in SRAM
     # alone when there is no off-chip memory (a start far from "fits" stalls there).
@@ -166,7 +195,7 @@ def finalise(
     y: dict[str, Any], cand: tuple[float, float, float], ev: dict, iterations: int
 ) -> Found:
     """Round integer quantities up, re-evaluate exactly, judge feasibility."""
-    y = dict(y)
+    y = {k: jnp.asarray(float(v)) for k, v in y.items()}
     y["stacks"] = jnp.ceil(y["stacks"] - 1e-6)
     y["dies"] = jnp.ceil(y["dies"] - 1e-6)
     n, tp, pp = cand
@@ -184,6 +213,7 @@ def finalise(
             dies=float(d.dies),
             memory=d.memory,
             node=d.node,
+            package=d.package,
         ),
         n_chips=int(n),
         mapping=Mapping(tp=jnp.asarray(tp), pp=jnp.asarray(pp), ep=jnp.asarray(1.0)),
@@ -194,6 +224,7 @@ def finalise(
         binding=worst,
         violation=max(0.0, -slack[worst]),
         iterations=iterations,
+        fabric=ev.get("fabric", "switch"),
     )
 
 
@@ -211,6 +242,7 @@ def summary(found: Found) -> dict[str, Any]:
             "dies": float(d.dies),
             "node": d.node,
         },
+        "fabric": found.fabric,
         "chips_per_replica": found.n_chips,
         "mapping": {"tp": int(found.mapping.tp), "pp": int(found.mapping.pp), "ep": 1},
         "metrics": {

@@ -1,0 +1,51 @@
+"""Design search: rounding re-checks feasibility exactly; candidates cover tp and pp."""
+
+import jax.numpy as jnp
+import numpy as np
+
+import explorer as ex
+from explorer import search
+
+
+def _ev(tpot_s=1e-3, memory="none"):
+    return dict(
+        model=ex.load_model("llama-3.2-1b"),
+        scenario=ex.make_scenario(1, 256, 64),
+        targets=search.Targets(tpot_s=tpot_s),
+        tech=ex.load_tech(),
+        memory=memory,
+        node="N4",
+        fabric="torus",
+    )
+
+
+def test_rounding_and_exact_recheck():
+    """Fractional dies and stacks are rounded up, then every constraint is re-evaluated
+    in exact mode: a design whose SRAM is too small for the model is infeasible with
+    'memory' binding; one with room to spare is feasible."""
+    y = {"compute": 2e14, "sram": 5e8, "stacks": 0.3, "link": 2e11, "dies": 1.4}
+    small = search.finalise(dict(y), (1.0, 1.0, 1.0), _ev(), iterations=0)
+    assert float(small.design.dies) == 2.0
+    assert not small.feasible and small.binding == "memory"
+    roomy = search.finalise(dict(y, sram=4e9, dies=3.4), (1.0, 1.0, 1.0), _ev(tpot_s=1.0), 0)
+    assert float(roomy.design.dies) == 4.0
+    assert roomy.feasible, roomy.constraints
+    assert min(roomy.constraints.values()) >= 0
+
+
+def test_candidates_cover_tensor_and_pipeline_splits():
+    rows = search.candidates(ex.load_model("llama-3.2-1b"))
+    assert (1, 1, 1) in {tuple(r) for r in rows}
+    assert any(r[1] == r[0] > 1 for r in rows) and any(r[2] == r[0] > 1 for r in rows)
+    assert np.all(rows[:, 0] == rows[:, 1] * rows[:, 2])
+
+
+def test_objective_values_are_positive_and_finite():
+    ev = _ev()
+    raw = {"compute": 2e14, "sram": 4e9, "stacks": 1.0, "link": 2e11, "dies": 2.0}
+    y = {k: jnp.asarray(v) for k, v in raw.items()}
+    for objective in search.OBJECTIVES:
+        ev["targets"] = search.Targets(tpot_s=1e-3, objective=objective)
+        value, slack, m = search._evaluate(y, (1.0, 1.0, 1.0), **ev, mode=ex.EXACT)
+        assert np.isfinite(float(value)) and float(value) > 0
+        assert all(np.isfinite(float(v)) for v in slack.values())

@@ -49,3 +49,13 @@ def test_objective_values_are_positive_and_finite():
         value, slack, m = search._evaluate(y, (1.0, 1.0, 1.0), **ev, mode=ex.EXACT)
         assert np.isfinite(float(value)) and float(value) > 0
         assert all(np.isfinite(float(v)) for v in slack.values())
+
+
+def test_gradient_within_one_percent_of_a_grid():
+    """On the two-variable problem of benchmarks/optimize_vs_grid.py the gradient answer
+    is feasible and within 1% of the best feasible point of a 30 x 30 grid (or better)."""
+    from benchmarks.optimize_vs_grid import compare
+
+    r = compare(("compute", "sram"), points=30)
+    assert r["gradient_feasible"]
+    assert r["gradient_objective"] <= 1.01 * r["grid_objective"]

@@ -99,6 +99,21 @@ def build_parser() -> argparse.ArgumentParser:
     op.add_argument("--node", default="N4")
     op.add_argument("--out", help="write the design file (TOML) here")
     op.add_argument("--json", action="store_true")
+    pa = sub.add_parser("pareto", help="optimised designs across TPOT targets vs reference chips")
+    pa.add_argument("--model", default="llama-3.1-70b")
+    pa.add_argument("--tpot-ms", default="1,2,5,10,20,50", help="comma-separated targets")
+    pa.add_argument("--batch", type=float, default=1)
+    pa.add_argument("--prompt", type=float, default=1024)
+    pa.add_argument("--output", type=float, default=256)
+    pa.add_argument("--precision", default="bf16", choices=PRECISIONS)
+    pa.add_argument(
+        "--objective", default="tco_per_mtok", choices=("tco_per_mtok", "cost", "power", "area")
+    )
+    pa.add_argument(
+        "--memory", default="all", help="memory technology of the designs (all: HBM3E and none)"
+    )
+    pa.add_argument("--plot", help="save the front and the reference chips (PNG/PDF/SVG)")
+    pa.add_argument("--json", action="store_true")
     co = sub.add_parser("cost", help="area, power, cost and TCO of a chip or design")
     co.add_argument("--chip", help="built-in chip id")
     co.add_argument("--chip-file", help="a design TOML file ([design] table)")
@@ -471,6 +486,97 @@ def _optimize_text(out: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cmd_pareto(args: argparse.Namespace) -> dict[str, Any]:
+    import time
+
+    from explorer import search
+    from explorer.design import load_tech
+    from explorer.economics import economics
+    from explorer.planner import min_chips
+
+    try:
+        targets_ms = [float(x) for x in args.tpot_ms.split(",") if x.strip()]
+    except ValueError:
+        raise ConfigError(
+            f"pareto: --tpot-ms must be numbers separated by commas, got {args.tpot_ms!r}"
+        ) from None
+    if not targets_ms or min(targets_ms) <= 0:
+        raise ConfigError("pareto: --tpot-ms needs positive targets")
+    tech = load_tech()
+    memories = ["HBM3E", "none"] if args.memory == "all" else [args.memory]
+    for mem in memories:
+        if mem != "none" and mem not in tech.memories:
+            raise ConfigError(f"pareto: --memory '{mem}' unknown")
+    model = load_model(args.model)
+    scenario = _scenario(args)
+    base = search.Targets(tpot_s=1.0, objective=args.objective)
+    start = time.perf_counter()
+    per_memory = [
+        search.pareto(model, scenario, base, [t / 1e3 for t in targets_ms], tech, mem,
+                      "torus" if mem == "none" else "switch")
+        for mem in memories
+    ]  # fmt: skip
+    found = [
+        min(options, key=lambda f: (not f.feasible, f.objective if f.feasible else f.violation))
+        for options in zip(*per_memory, strict=True)
+    ]
+    seconds = time.perf_counter() - start
+    front = []
+    for t, f in zip(targets_ms, found, strict=True):
+        row = search.summary(f)
+        row["target_tpot_ms"] = t
+        front.append(row)
+    refs: dict[str, list[dict[str, float]]] = {}
+    for cid in COMPARE_CHIPS:
+        chip, info = load_chip(cid), load_chip_info(cid)
+        n0, _, _ = min_chips(chip, model, scenario)
+        for n in sorted({n0, 2 * n0, 4 * n0}):
+            mapping, m = choose_mapping(chip, model, scenario, n)
+            if not bool(m.fits):
+                continue
+            econ = economics(m, chip, info, tech)
+            value = econ["cost_usd_per_mtok"] if args.objective == "tco_per_mtok" else float("nan")
+            refs.setdefault(cid, []).append(
+                {"chips": n, "tpot_ms": float(m.tpot_s) * 1e3, "objective": value}
+            )
+    out = {"model": args.model, "objective": args.objective, "front": front,
+           "references": refs, "seconds": seconds}  # fmt: skip
+    if args.plot:
+        from explorer import plots
+
+        kinds = "HBM3E or SRAM-only" if args.memory == "all" else args.memory
+        fig = plots.pareto_front(
+            [(r["metrics"]["tpot_ms"], r["objective"], r["feasible"]) for r in front],
+            {k: [(p["tpot_ms"], p["objective"]) for p in v] for k, v in refs.items()},
+            f"{args.model}, batch {args.batch:g}: optimised designs ({kinds}; "
+            "manufacturing cost, no margin) vs reference chips (price where published)",
+        )
+        _save_figure(fig, args.plot)
+    return out
+
+
+def _pareto_text(out: dict[str, Any]) -> str:
+    lines = [f"{out['model']}: optimised designs per TPOT target ({out['objective']})"]
+    for r in out["front"]:
+        d = r["design"]
+        status = "ok" if r["feasible"] else f"INFEASIBLE ({r['binding']} by {r['violation']:.3f})"
+        lines.append(
+            f"  target {r['target_tpot_ms']:g} ms: TPOT {r['metrics']['tpot_ms']:.3f} ms, "
+            f"{out['objective']} {r['objective']:.4g}, {r['chips_per_replica']} chips "
+            f"(tp {r['mapping']['tp']} pp {r['mapping']['pp']}), {d['compute_tflops']:.0f} TF, "
+            f"SRAM {d['sram_gb']:.2f} GB, {d['memory']} x {d['mem_stacks']:g}, "
+            f"{d['dies']:g} dies: {status}"
+        )
+    lines.append("  reference chips (fewest chips that hold the model, x2, x4):")
+    for cid, pts in out["references"].items():
+        text = ", ".join(
+            f"{p['chips']} chips {p['tpot_ms']:.2f} ms ${p['objective']:.3g}" for p in pts
+        )
+        lines.append(f"    {cid}: {text}")
+    lines.append(f"  {out['seconds']:.1f} s for the front")
+    return "\n".join(lines)
+
+
 def cmd_cost(args: argparse.Namespace) -> dict[str, Any]:
     from explorer import cost as costmod
     from explorer import design as dmod
@@ -594,6 +700,9 @@ def run(argv: list[str] | None = None) -> int:
         elif args.command == "optimize":
             out = cmd_optimize(args)
             print(json.dumps(out, indent=2) if args.json else _optimize_text(out))
+        elif args.command == "pareto":
+            out = cmd_pareto(args)
+            print(json.dumps(out, indent=2) if args.json else _pareto_text(out))
         elif args.command == "cost":
             out = cmd_cost(args)
             print(json.dumps(out, indent=2) if args.json else _cost_text(out))

@@ -660,11 +660,13 @@ def constraints(
       scale).
     shoreline: memory stacks per die x edge per stack vs the two long edges of the die
       (omitted for memory "none").
-    power_density: full-load power / silicon area vs the cooling limit.
+    power_density: full-load power of the logic silicon (memory stacks excluded: they
+      dissipate in their own footprint) / silicon area vs the cooling limit.
     power: full-load power vs ``max_power_w`` (only when given).
     """
     a = area(design, tech)
-    p = power(design, tech)["total_w"]
+    watts = power(design, tech)
+    p = watts["total_w"]
     out = {}
     if design.wafer_scale:
         out["wafer_area"] = 1.0 - a["total_mm2"] / tech.wafer_scale_usable_mm2
@@ -677,7 +679,9 @@ def constraints(
         dies = 1.0 if design.wafer_scale else design.dies
         edge = 2.0 * long_edge_mm(a["die_mm2"], tech)
         out["shoreline"] = 1.0 - design.mem_stacks / dies * mem.shoreline_mm / edge
-    density = p / silicon_mm2(design, tech)
+    # Off-chip memory dissipates its power in its own stacks/devices, not in the logic
+    # silicon whose cooling the density limit is about.
+    density = (p - watts["mem_w"]) / silicon_mm2(design, tech)
     out["power_density"] = 1.0 - density / tech.power_density_limit_w_per_mm2
     if max_power_w is not None:
         out["power"] = 1.0 - p / max_power_w

@@ -94,7 +94,8 @@ def minimise(
     exact: Callable[[PyTree, Any], tuple[jax.Array, dict[str, jax.Array]]] | None = None,
     closest: bool = False,
     batched_args: bool = False,
-) -> Result:
+    groups: np.ndarray | None = None,
+) -> Result | dict[int, Result]:
     """Minimise objective(y, args) s.t. constraints(y, args)[k] >= 0, lower <= y <= upper.
 
     Args:
@@ -118,6 +119,10 @@ def minimise(
         once under vmap, and the best feasible (candidate, start) wins.
         ``Result.params`` then includes the winning candidate's index as
         ``params["_candidate"]``.
+      groups: with batched_args, a group id per candidate (e.g. the index of a latency
+        target); the best (candidate, start) of each group is returned, as a dict
+        group -> Result, all groups solved in the same vmapped run (infeasible groups
+        report their least-violating end point, without a second phase).
     Returns:
       Result with the exact re-evaluation of the best start.
     """
@@ -190,6 +195,29 @@ def minimise(
     objs = np.array([float(f) for f, _ in evaluated])
     viol = np.array([max(0.0, -min(float(v) for v in c.values())) for _, c in evaluated])
     feasible = viol <= tol
+    if groups is not None:
+        group_of = np.asarray(groups)[cand]
+        out = {}
+        for g in np.unique(group_of):
+            sel = group_of == g
+            if (feasible & sel).any():
+                i = int(np.argmin(np.where(feasible & sel, objs, np.inf)))
+            else:
+                i = int(np.argmin(np.where(sel, viol, np.inf)))
+            cons = {k: float(v) for k, v in evaluated[i][1].items()}
+            out[int(g)] = Result(
+                params={**jax.tree_util.tree_map(lambda x, i=i: np.asarray(x[i]), ys),
+                        "_candidate": int(cand[i])},
+                objective=float(objs[i]),
+                constraints=cons,
+                feasible=bool(feasible[i]),
+                binding=min(cons, key=cons.get),
+                violation=float(viol[i]),
+                history=np.asarray(histories[i]),
+                iterations=steps * outer,
+                starts=int(sel.sum()),
+            )  # fmt: skip
+        return out
     if feasible.any():
         best = int(np.argmin(np.where(feasible, objs, np.inf)))
     elif not closest:

@@ -86,3 +86,35 @@ def parity(
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     return fig
+
+
+def pareto_front(
+    front: list[tuple[float, float, bool]],
+    references: dict[str, list[tuple[float, float]]],
+    title: str,
+    ylabel: str = "cost per million output tokens ($)",
+) -> Figure:
+    """Designed front (TPOT ms, objective, feasible) and reference chips' configurations
+    (TPOT ms, objective) on log-log axes."""
+    fig, ax = plt.subplots(figsize=(7.5, 5.2))
+    for i, (name, pts) in enumerate(sorted(references.items())):
+        pts = sorted(pts)
+        ax.plot([p[0] for p in pts], [p[1] for p in pts], "o-", ms=4, lw=1, alpha=0.8,
+                color=plt.get_cmap("tab20")(i % 20), label=name)  # fmt: skip
+    ok = [p for p in front if p[2]]
+    bad = [p for p in front if not p[2]]
+    if ok:
+        ax.plot([p[0] for p in ok], [p[1] for p in ok], "k*-", ms=12, lw=2.5,
+                label="optimised design (feasible)")  # fmt: skip
+    if bad:
+        ax.plot([p[0] for p in bad], [p[1] for p in bad], "kx", ms=10,
+                label="optimised design (infeasible)")  # fmt: skip
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("TPOT (ms per token, batch as stated)")
+    ax.set_ylabel(ylabel)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    return fig

@@ -106,8 +106,10 @@ def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
 
 
 def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabric="switch"):
-    """(objective value, slacks, Metrics) of design y on candidate args = (n, tp, pp)."""
-    n, tp, pp = args
+    """(objective value, slacks, Metrics) of design y on candidate args = (n, tp, pp)
+    or (n, tp, pp, tpot target [s]) (a Pareto sweep batches the target)."""
+    n, tp, pp = args[:3]
+    tpot_target = args[3] if len(args) > 3 else targets.tpot_s
     d = _design(y, memory, node)
     chip = design_to_chip(d, tech, family=DESIGN_FAMILY)
     if fabric == "torus":
@@ -125,7 +127,7 @@ def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabri
     else:
         value = area(d, tech)["total_mm2"] * n
     slack = dict(constraints(d, tech, targets.max_power_w))
-    slack["tpot"] = 1.0 - m.tpot_s / targets.tpot_s
+    slack["tpot"] = 1.0 - m.tpot_s / tpot_target
     if np.isfinite(targets.ttft_s):
         slack["ttft"] = 1.0 - m.ttft_s / targets.ttft_s
     slack["memory"] = m.memory_slack_bytes / jnp.maximum(m.resident_bytes, 1.0)
@@ -294,3 +296,53 @@ def cheapest_reference(
                 best = row
             break  # fewest chips that meet the targets for this chip
     return best
+
+
+def pareto(
+    model: Model,
+    scenario: Scenario,
+    targets: Targets,
+    tpot_targets_s: list[float],
+    tech: Tech,
+    memory: str,
+    fabric: str,
+    node: str = "N4",
+    steps: int = 120,
+    outer: int = 8,
+) -> list[Found]:
+    """One optimisation per TPOT target, all targets and candidates in one vmapped run;
+    each answer rounded and re-checked exactly."""
+    cands = candidates(model)
+    k = len(cands)
+    rows = np.concatenate([np.column_stack([cands, np.full(k, t)]) for t in tpot_targets_s])
+    group = np.repeat(np.arange(len(tpot_targets_s)), k)
+    ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
+    ev.update(node=node, fabric=fabric)
+
+    def objective(y, a):
+        return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
+
+    def cons(y, a):
+        return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
+
+    weights = model.total_params * 2.0
+    y0 = {
+        "compute": jnp.asarray(1e15),
+        "sram": jnp.asarray(2e9 if memory != "none" else min(1.5 * weights / 32, 1e11)),
+        "stacks": jnp.asarray(4.0),
+        "link": jnp.asarray(4e11),
+        "dies": jnp.asarray(2.0 if memory != "none" else 4.0),
+    }
+    args = tuple(jnp.asarray(rows[:, i]) for i in range(4))
+    best = minimise(
+        objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,
+        batched_args=True, groups=group, rho0=100.0,
+    )  # fmt: skip
+    found = []
+    for g, t in enumerate(tpot_targets_s):
+        r = best[g]
+        row = rows[r.params["_candidate"]]
+        y = {v: r.params[v] for v in VARS}
+        ev_t = dict(ev, targets=dataclasses.replace(targets, tpot_s=float(t)))
+        found.append(finalise(y, tuple(float(x) for x in row[:3]), ev_t, r.iterations))
+    return found

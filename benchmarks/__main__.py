@@ -102,10 +102,16 @@ def text(out: dict[str, Any]) -> str:
         opt = "\n".join(
             [f"{opt['what']}, {opt['iterations']} iterations, feasible: {opt['feasible']}"] + solves
         )
+    par = out["pareto"]
+    if isinstance(par, dict):
+        solve = par["reported_solve_s"]
+        said = f" (solve {solve:.1f} s, as it reports)" if isinstance(solve, float) else ""
+        par = f"{par['command']}: {par['wall_s']:.1f} s wall, one run{said}"
     lines += [
         "",
         f"4. explorer optimize: {opt}",
-        f"  explorer pareto: {out['pareto']}; fleet solve: {out['fleet']}",
+        f"  explorer pareto: {par}",
+        f"  fleet solve: {out['fleet']}",
         "",
         f"5. cold start ({out['cold_start']['command']}):",
     ]

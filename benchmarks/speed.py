@@ -15,8 +15,8 @@ or the rate at the median time). Float32 throughout (x64 is never enabled here).
   vmapped chunk functions; first-call latency (what a notebook user waits for).
 - cold start: ``explorer predict`` in a fresh process (import included), and the same
   with JAX's persistent compilation cache warm (what would cut it).
-- optimize: two design searches (the solve of ``explorer optimize``), full run only;
-  ``explorer pareto`` and fleet solves do not exist yet.
+- optimize, pareto: two design searches (the solve of ``explorer optimize``) and one
+  ``explorer pareto`` run, in the full run only; fleet solves do not exist yet.
 - plain Python: benchmarks/reference_python.py on the same designs, its agreement
   with float32 ``predict`` and the evals/s ratio.
 - profile: where an evaluation's time goes (jaxpr equations by explorer function,
@@ -90,7 +90,7 @@ FULL = Config(
     chunk=10_000,
     reps=5,
     compile_reps=3,
-    cli_reps=5,
+    cli_reps=3,
     python_points=10_000,
     full=True,
 )
@@ -442,6 +442,21 @@ def measure_optimize(cfg: Config, model) -> dict | str:
     )
 
 
+def measure_pareto(cfg: Config) -> dict | str:
+    """Wall time of one ``explorer pareto --json`` at its defaults (a fresh process:
+    import, compile and solve), and the solve time the command reports."""
+    if not cfg.full:
+        return "measured in the full run only (~70 s)"
+    args = ("pareto", "--json")
+    t0 = time.perf_counter()
+    done = subprocess.run([explorer_script(), *args], capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if done.returncode != 0:
+        return f"{NOT_YET} (explorer pareto exited {done.returncode})"
+    reported = json.loads(done.stdout).get("seconds")
+    return dict(command=f"explorer {' '.join(args)}", wall_s=wall, reported_solve_s=reported)
+
+
 # --- profile ---------------------------------------------------------------------------
 
 
@@ -682,7 +697,7 @@ def run(cfg: Config, log: Callable[[str], None] = lambda s: None) -> dict[str, A
     section("python", lambda: measure_python(cfg, model, chip, scenario, exe, rate))
     section("cold_start", lambda: measure_cold_start(cfg))
     section("optimize", lambda: measure_optimize(cfg, model))
-    out["pareto"] = f"{NOT_YET} (no `explorer pareto` command)"
+    section("pareto", lambda: measure_pareto(cfg))
     out["fleet"] = NOT_YET
     section("profile", lambda: profile(cfg, model, chip, scenario, mapping, exe))
     out["targets"] = targets(out)

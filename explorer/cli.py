@@ -738,4 +738,14 @@ def run(argv: list[str] | None = None) -> int:
 
 
 def main() -> None:
+    """Console entry point. Compiled XLA programs are cached on disk between runs
+    (``EXPLORER_CACHE_DIR``, default ~/.cache/explorer/jax; set it to "" to disable), so a
+    second ``explorer predict`` skips most of its compilation."""
+    import os
+
+    cache = os.environ.get("EXPLORER_CACHE_DIR", os.path.expanduser("~/.cache/explorer/jax"))
+    if cache:
+        import jax
+
+        jax.config.update("jax_compilation_cache_dir", cache)
     sys.exit(run())

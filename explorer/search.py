@@ -134,6 +134,30 @@ def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabri
     return value, slack, m
 
 
+def _problem(ev: dict[str, Any]):
+    """(log objective, constraints with MARGIN, start) of a search on evaluation args ev."""
+
+    def objective(y, a):
+        return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
+
+    def cons(y, a):
+        # aim MARGIN inside every bound, so rounding and the exact re-check keep it
+        return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
+
+    # Start from a design that holds the model on 32 chips in SRAM alone when there is
+    # no off-chip memory (a start far from "fits" stalls there).
+    sram_only = ev["memory"] == "none"
+    weights = ev["model"].total_params * 2.0
+    y0 = {
+        "compute": jnp.asarray(1e15),
+        "sram": jnp.asarray(min(1.5 * weights / 32, 1e11) if sram_only else 2e9),
+        "stacks": jnp.asarray(4.0),
+        "link": jnp.asarray(4e11),
+        "dies": jnp.asarray(4.0 if sram_only else 2.0),
+    }
+    return objective, cons, y0
+
+
 def candidates(model: Model, counts=CHIP_COUNTS) -> np.ndarray:
     """(n, tp, pp) rows: all-tensor and all-pipeline splits of each chip count."""
     rows = []
@@ -162,26 +186,8 @@ def search(
         raise ValueError(f"objective must be one of {OBJECTIVES}")
     cands = jnp.asarray(candidates(model))
     ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
-    ev["node"] = node
-    ev["fabric"] = fabric
-
-    def objective(y, a):
-        return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
-
-    def cons(y, a):
-        # aim MARGIN inside every bound, so rounding and the exact re-check keep it
-        return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
-
-    # Start from a design that holds the model on the candidate's chip count in SRAM
-    # alone when there is no off-chip memory (a start far from "fits" stalls there).
-    weights = model.total_params * 2.0
-    y0 = {
-        "compute": jnp.asarray(1e15),
-        "sram": jnp.asarray(2e9 if memory != "none" else min(1.5 * weights / 32, 1e11)),
-        "stacks": jnp.asarray(4.0),
-        "link": jnp.asarray(4e11),
-        "dies": jnp.asarray(2.0 if memory != "none" else 4.0),
-    }
+    ev.update(node=node, fabric=fabric)
+    objective, cons, y0 = _problem(ev)
     args = (cands[:, 0], cands[:, 1], cands[:, 2])
     r = minimise(
         objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,
@@ -318,21 +324,7 @@ def pareto(
     group = np.repeat(np.arange(len(tpot_targets_s)), k)
     ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
     ev.update(node=node, fabric=fabric)
-
-    def objective(y, a):
-        return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
-
-    def cons(y, a):
-        return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
-
-    weights = model.total_params * 2.0
-    y0 = {
-        "compute": jnp.asarray(1e15),
-        "sram": jnp.asarray(2e9 if memory != "none" else min(1.5 * weights / 32, 1e11)),
-        "stacks": jnp.asarray(4.0),
-        "link": jnp.asarray(4e11),
-        "dies": jnp.asarray(2.0 if memory != "none" else 4.0),
-    }
+    objective, cons, y0 = _problem(ev)
     args = tuple(jnp.asarray(rows[:, i]) for i in range(4))
     best = minimise(
         objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,

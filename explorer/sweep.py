@@ -37,8 +37,7 @@ def sweep(
     mode: Mode = EXACT,
 ) -> Metrics:
     """Metrics at every value of one chip field (leading axis = value)."""
-    f = lambda v: predict(with_value(chip, field, v, index), model, scenario, mapping, mode)  # noqa: E731
-    return jax.vmap(f)(jnp.asarray(values))
+    return jax.vmap(_at(chip, model, scenario, mapping, field, index, mode))(jnp.asarray(values))
 
 
 def sweep_grad(
@@ -54,8 +53,10 @@ def sweep_grad(
 ) -> tuple[jax.Array, jax.Array]:
     """(metric, d metric / d field) at every value of one chip field."""
 
-    def f(v):
-        out = predict(with_value(chip, field, v, index), model, scenario, mapping, mode)
-        return getattr(out, metric)
+    at = _at(chip, model, scenario, mapping, field, index, mode)
+    return jax.vmap(jax.value_and_grad(lambda v: getattr(at(v), metric)))(jnp.asarray(values))
 
-    return jax.vmap(jax.value_and_grad(f))(jnp.asarray(values))
+
+def _at(chip, model, scenario, mapping, field, index, mode):
+    """v -> Metrics with the chip's ``field`` (or ``field[index]``) set to v."""
+    return lambda v: predict(with_value(chip, field, v, index), model, scenario, mapping, mode)

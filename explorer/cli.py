@@ -114,6 +114,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     pa.add_argument("--plot", help="save the front and the reference chips (PNG/PDF/SVG)")
     pa.add_argument("--json", action="store_true")
+    fl = sub.add_parser("fleet", help="the least-cost fleet mix serving every latency tier")
+    fl.add_argument(
+        "--scenario", default="frontier-2026", help="built-in id (configs/scenarios/) or a file"
+    )
+    fl.add_argument("--design-chip", action="store_true", help="add one chip designed for it")
+    fl.add_argument("--plot", help="save the fleet as stacked bars (PNG/PDF/SVG)")
+    fl.add_argument("--json", action="store_true")
     co = sub.add_parser("cost", help="area, power, cost and TCO of a chip or design")
     co.add_argument("--chip", help="built-in chip id")
     co.add_argument("--chip-file", help="a design TOML file ([design] table)")
@@ -675,6 +682,45 @@ def cmd_chips() -> list[dict[str, Any]]:
     return rows
 
 
+def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
+    """Plan the scenario's fleet (explorer.fleet); with --design-chip, also design one
+    chip for it and re-plan with it in the catalogue (explorer.fleet_design)."""
+    from explorer import fleet, fleet_report
+    from explorer.design import load_tech
+    from explorer.fleet_config import load_scenario
+
+    scenario = load_scenario(args.scenario)
+    tech = load_tech()
+    n = len(scenario.tiers) * len(scenario.options)
+    done = []
+
+    def progress(tier: str, option: str) -> None:
+        done.append(1)
+        if sys.stderr.isatty():
+            print(f"\rfleet: {len(done)}/{n} {tier} on {option}" + " " * 20, end="",
+                  file=sys.stderr, flush=True)  # fmt: skip
+
+    plan = fleet.plan(scenario, tech, progress=progress)
+    out = fleet_report.summary(plan, tech.economics)
+    if args.design_chip:
+        from explorer import fleet_design
+
+        out["design_chip"] = fleet_design.design_for_fleet(plan, tech)
+    if sys.stderr.isatty():
+        print(file=sys.stderr)
+    if args.plot:
+        from explorer import plots
+
+        _save_figure(plots.fleet_bars(out), args.plot)
+    return out
+
+
+def _fleet_text(out: dict[str, Any]) -> str:
+    from explorer import fleet_report
+
+    return fleet_report.text(out)
+
+
 def cmd_models() -> list[dict[str, Any]]:
     rows = []
     for mid in list_ids("models"):
@@ -703,6 +749,9 @@ def run(argv: list[str] | None = None) -> int:
         elif args.command == "pareto":
             out = cmd_pareto(args)
             print(json.dumps(out, indent=2) if args.json else _pareto_text(out))
+        elif args.command == "fleet":
+            out = cmd_fleet(args)
+            print(json.dumps(out, indent=2) if args.json else _fleet_text(out))
         elif args.command == "cost":
             out = cmd_cost(args)
             print(json.dumps(out, indent=2) if args.json else _cost_text(out))

@@ -68,18 +68,11 @@ def best_operating_point(
     static_prefill: prefill_batch follows the batch (static batching); otherwise
     the scenario's prefill_batch (capped at the batch) is kept.
     """
-    cands = []
-    for n in range(1, n_chips + 1):
-        if n_chips % n == 0:
-            cands += [(tp, pp, ep, n) for tp, pp, ep in _safe_candidates(model, n)]
-    arr = np.asarray(cands, dtype=float)
-    pad = -len(cands) % 32
-    arr = np.concatenate([arr, np.repeat(arr[:1], pad, axis=0)])
     pb = scenario.batch * 0 + (1e9 if static_prefill else scenario.prefill_batch)
     sc = dataclasses.replace(scenario, prefill_batch=pb)
-    m = _grid(chip, model, sc, arr[:, 0], arr[:, 1], arr[:, 2], jnp.asarray(batches), mode)
-    m = jax.tree_util.tree_map(lambda x: np.asarray(x)[: len(cands)], m)
-    replicas = (n_chips / arr[: len(cands), 3])[:, None]
+    cands, m = operating_grid(chip, model, sc, n_chips, batches, mode)
+    arr = np.asarray(cands, dtype=float)
+    replicas = (n_chips / arr[:, 3])[:, None]
     total = m.tokens_per_s_per_replica * replicas
     fits = m.fits
     # Under continuous batching (no static prefill) a sequence's inter-token time also
@@ -89,8 +82,8 @@ def best_operating_point(
     if meets.any():
         score, reason = np.where(meets, total, -np.inf), ""
     else:
-        reason = _why_not(fits, m.ttft_s, tpot, m, ttft_slo_s, tpot_slo_s)
-        score = -_violation(m, m.ttft_s, tpot, ttft_slo_s, tpot_slo_s)
+        reason = why_not(fits, m.ttft_s, tpot, m, ttft_slo_s, tpot_slo_s)
+        score = -violation(m, m.ttft_s, tpot, ttft_slo_s, tpot_slo_s)
     i, j = np.unravel_index(int(np.argmax(score)), score.shape)
     tp, pp, ep, n = cands[i]
     metrics = jax.tree_util.tree_map(lambda x: x[i, j], m)
@@ -104,6 +97,30 @@ def best_operating_point(
     )
 
 
+def operating_grid(
+    chip: Chip,
+    model: Model,
+    scenario: Scenario,
+    n_chips: int,
+    batches: tuple[float, ...] = BATCHES,
+    mode: Mode = EXACT,
+) -> tuple[list[tuple[int, int, int, int]], Metrics]:
+    """Metrics of every (replica size n | n_chips, mapping of n) x batch, evaluated at once.
+
+    Returns the candidates as (tp, pp, ep, n) rows and Metrics as numpy arrays shaped
+    (candidates, batches). The prefill batch is the scenario's, capped at each batch.
+    """
+    cands = []
+    for n in range(1, n_chips + 1):
+        if n_chips % n == 0:
+            cands += [(tp, pp, ep, n) for tp, pp, ep in _safe_candidates(model, n)]
+    arr = np.asarray(cands, dtype=float)
+    pad = -len(cands) % 32  # a few padded shapes, so few compilations
+    arr = np.concatenate([arr, np.repeat(arr[:1], pad, axis=0)])
+    m = _grid(chip, model, scenario, arr[:, 0], arr[:, 1], arr[:, 2], jnp.asarray(batches), mode)
+    return cands, jax.tree_util.tree_map(lambda x: np.asarray(x)[: len(cands)], m)
+
+
 def _safe_candidates(model: Model, n: int) -> list[tuple[int, int, int]]:
     try:
         return candidate_mappings(model, n)
@@ -111,7 +128,7 @@ def _safe_candidates(model: Model, n: int) -> list[tuple[int, int, int]]:
         return []
 
 
-def _violation(m, ttft, tpot, ttft_slo_s, tpot_slo_s):
+def violation(m, ttft, tpot, ttft_slo_s, tpot_slo_s):
     """How far each point is from feasible (0 = feasible), relative units."""
     short = np.maximum(-m.memory_slack_bytes, 0.0) / np.maximum(m.resident_bytes, 1.0)
     late_ttft = np.maximum(ttft / ttft_slo_s - 1.0, 0.0)
@@ -119,7 +136,7 @@ def _violation(m, ttft, tpot, ttft_slo_s, tpot_slo_s):
     return short + late_ttft + late_tpot
 
 
-def _why_not(fits, ttft, tpot, m, ttft_slo_s, tpot_slo_s) -> str:
+def why_not(fits, ttft, tpot, m, ttft_slo_s, tpot_slo_s) -> str:
     if not fits.any():
         worst = float(np.max(m.memory_slack_bytes))
         return f"does not fit in memory (best case {-worst / 1e9:.2f} GB per chip short)"

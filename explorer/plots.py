@@ -118,3 +118,38 @@ def pareto_front(
     ax.legend(fontsize=7, ncol=2)
     fig.tight_layout()
     return fig
+
+
+def fleet_bars(out: dict) -> Figure:
+    """The fleet by tier (bars) and chip type (stacks): IT power and TCO per year, with
+    the chips of each stack written on it (``explorer fleet --plot``)."""
+    tiers = [t for t in out["tiers"] if t["columns"]]
+    options = sorted({r["option"] for t in tiers for r in t["columns"]})
+    colours = {o: plt.get_cmap("tab10")(i % 10) for i, o in enumerate(options)}
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8))
+    for ax, key, label in (
+        (axes[0], "power_mw", "IT power (MW, provisioned)"),
+        (axes[1], "tco_musd_per_year", "TCO ($M per year)"),
+    ):
+        bottom = np.zeros(len(tiers))
+        for o in options:
+            vals = np.array([sum(r[key] for r in t["columns"] if r["option"] == o) for t in tiers])
+            chips = [sum(r["chips"] for r in t["columns"] if r["option"] == o) for t in tiers]
+            ax.bar(range(len(tiers)), vals, bottom=bottom, color=colours[o], label=o)
+            for i, (v, n) in enumerate(zip(vals, chips, strict=True)):
+                if v > 0.04 * max(float(np.max(bottom + vals)), 1e-9):
+                    ax.text(i, bottom[i] + v / 2, f"{n:,}", ha="center", va="center", fontsize=7)
+            bottom += vals
+        ax.set_xticks(range(len(tiers)))
+        ax.set_xticklabels([f"{t['id']}\nTPOT<={t['tpot_slo_ms']:g} ms" for t in tiers], fontsize=8)
+        ax.set_ylabel(label)
+        ax.grid(axis="y", alpha=0.3)
+    axes[0].legend(fontsize=8, title="chip (number = chips)", title_fontsize=8)
+    tot = out["totals"]
+    fig.suptitle(
+        f"fleet '{out['scenario']}': {tot['chips']:,} chips, {tot['power_mw']:.0f} MW, "
+        f"TCO ${tot['tco_musd_per_year']:.0f}M/yr (least {out['objective']})",
+        fontsize=10,
+    )
+    fig.tight_layout()
+    return fig

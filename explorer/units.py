@@ -17,6 +17,7 @@ GIB = 2.0**30
 
 TERA = 1e12
 PETA = 1e15
+MEGA = 1e6  # watts per megawatt (power), and other non-byte quantities
 
 US = 1e-6  # microsecond, in seconds
 MS = 1e-3  # millisecond, in seconds

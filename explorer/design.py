@@ -15,7 +15,8 @@ else is SI. The model, block by block (constants in configs/cost.toml):
     A_sram    = 8 S / (rho_macro(node) eta_kind) S: SRAM bytes
     A_mem     = N_stacks a_phy(memory)
     A_link    = B_link a_link                    B_link: bytes/s per direction
-    A_total   = (A_compute + A_sram + A_mem + A_link) / (1 - f_overhead)
+    A_d2d     = 2 (n_dies - 1) B_d2d / rho_d2d   n_dies - 1 interfaces, a PHY on each end
+    A_total   = (A_compute + A_sram + A_mem + A_link + A_d2d) / (1 - f_overhead)
     A_die     = A_total / n_dies                 (wafer scale: the usable wafer area)
 
     P_dyn   = e_flop(node) C + e_sram S_bw + e_mem N_stacks BW_stack + e_link B_link
@@ -167,7 +168,9 @@ def make_design(
 
 @dataclasses.dataclass(frozen=True)
 class NodeTech:
-    """One process node (SI, areas in mm²). formats: low-precision formats at 2x/4x."""
+    """One process node (SI, areas in mm²). formats: low-precision formats at 2x/4x;
+    speedup_*: the peak of that format over BF16 that :func:`format_speedups` derives
+    from them (numbers, so a search can batch nodes as traced arrays)."""
 
     compute_flops_per_s_per_mm2: float
     sram_bits_per_mm2: float
@@ -176,6 +179,36 @@ class NodeTech:
     wafer_usd: float
     defects_per_mm2: float
     formats: tuple[str, ...]
+    speedup_fp8: float
+    speedup_fp4: float
+    speedup_int8: float
+
+
+NODE_NUMBERS = (
+    "compute_flops_per_s_per_mm2",
+    "sram_bits_per_mm2",
+    "flop_energy_j",
+    "sram_bank_j_per_byte",
+    "wafer_usd",
+    "defects_per_mm2",
+    "speedup_fp8",
+    "speedup_fp4",
+    "speedup_int8",
+)
+
+
+def format_speedups(formats: tuple[str, ...]) -> dict[str, float]:
+    """Peak of fp8, fp4 and int8 over BF16 for a node implementing ``formats``.
+
+    fp8 and int8 run at 2x, fp4 at 4x when implemented; a missing format falls back as
+    in explorer.hardware (fp4 -> fp8 -> bf16, int8 -> fp8 -> bf16).
+    """
+    fp8 = 2.0 if "fp8" in formats else 1.0
+    return {
+        "speedup_fp8": fp8,
+        "speedup_fp4": 4.0 if "fp4" in formats else fp8,
+        "speedup_int8": 2.0 if "int8" in formats else fp8,
+    }
 
 
 @dataclasses.dataclass(frozen=True)
@@ -244,6 +277,8 @@ class Tech:
     sram_wire_j_per_byte_mm: float
     link_phy_mm2_per_byte_s: float
     link_energy_j_per_byte: float
+    d2d_interface_bw_bytes_per_s: float
+    d2d_phy_mm2_per_byte_s: float
     reticle_mm2: float
     aspect_long_to_short: float
     overhead_fraction: float
@@ -259,6 +294,7 @@ class Tech:
     test_assembly_fraction: float
     economics: Economics
     interconnect: Mapping[str, float]
+    fabrics: Mapping[str, Mapping[str, Any]]
     efficiency: Mapping[str, Mapping[str, float]]
     references: Mapping[str, Mapping[str, Any]]
     raw: Mapping[str, Any]
@@ -297,6 +333,7 @@ _SRAM_KIND = {
     "ranges": _RANGES,
 }
 _LINK = {"phy_mm2_per_100_gb_s": _num(), "ranges": _RANGES}
+_D2D = {"interface_tb_s": _num(), "phy_tb_s_per_mm2": _num(), "ranges": _RANGES}
 _DIE = {
     "reticle_mm2": _num(),
     "aspect_long_to_short": _num(),
@@ -337,6 +374,12 @@ _INTERCONNECT = {
     "scale_out_gb_s_per_direction": _num(),
     "scale_out_latency_us": Field(float, minimum=0.0),
 }
+_FABRIC = {
+    "topology": Field(str, choices=TOPOLOGIES),
+    "link_latency_us": Field(float, minimum=0.0),
+    "domain_chips": Field(int, positive=True),
+    "ranges": _RANGES,
+}
 _REFERENCE = {
     "mem_stacks": Field(int, required=False, minimum=0),
     "package": Field(str, required=False),
@@ -348,6 +391,7 @@ _TOP = {
     "sram_kind": Field(dict),
     "memory": Field(dict),
     "link": Field(dict),
+    "d2d": Field(dict),
     "die": Field(dict),
     "package": Field(dict),
     "yield": Field(dict),
@@ -355,6 +399,7 @@ _TOP = {
     "manufacturing": Field(dict),
     "economics": Field(dict),
     "interconnect": Field(dict),
+    "fabric": Field(dict),
     "reference": Field(dict),
 }
 
@@ -410,6 +455,7 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
             wafer_usd=float(t["wafer_usd"]),
             defects_per_mm2=t["defect_density_per_cm2"] / 100.0,
             formats=tuple(t["formats"]),
+            **format_speedups(tuple(t["formats"])),
         )
     memories = {}
     for name, t in _named(data["memory"], _MEMORY, f"{where}: memory").items():
@@ -441,6 +487,7 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
     }
     sram = _section(data["sram"], _SRAM, f"{where}: sram")
     link = _section(data["link"], _LINK, f"{where}: link")
+    d2d = _section(data["d2d"], _D2D, f"{where}: d2d")
     die = _section(data["die"], _DIE, f"{where}: die")
     packages = {
         name: PackageTech(float(t["max_area_mm2"]), float(t["base_usd"]), float(t["usd_per_mm2"]))
@@ -451,6 +498,9 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
     manuf = _section(data["manufacturing"], _MANUFACTURING, f"{where}: manufacturing")
     econ = _section(data["economics"], _ECONOMICS, f"{where}: economics")
     inter = _section(data["interconnect"], _INTERCONNECT, f"{where}: interconnect")
+    if "switch" in data["fabric"]:
+        raise ConfigError(f"{where}: fabric.switch is [interconnect]; name the fabric otherwise")
+    fabric_tables = _named(data["fabric"], _FABRIC, f"{where}: fabric")
     refs = _named(data["reference"], _REFERENCE, f"{where}: reference")
     for name, ref in refs.items():
         if "package" in ref and ref["package"] not in packages:
@@ -464,6 +514,8 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
         sram_wire_j_per_byte_mm=e_byte(sram["wire_pj_per_bit_mm"]),
         link_phy_mm2_per_byte_s=link["phy_mm2_per_100_gb_s"] / (100.0 * units.GB),
         link_energy_j_per_byte=e_byte(physics["link_energy_pj_per_bit"]["serdes"]),
+        d2d_interface_bw_bytes_per_s=d2d["interface_tb_s"] * units.TB,
+        d2d_phy_mm2_per_byte_s=1.0 / (d2d["phy_tb_s_per_mm2"] * units.TB),
         reticle_mm2=float(die["reticle_mm2"]),
         aspect_long_to_short=float(die["aspect_long_to_short"]),
         overhead_fraction=float(die["overhead_fraction"]),
@@ -492,6 +544,21 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
             "domain_chips": float(inter["domain_chips"]),
             "scale_out_bw_bytes_per_s": inter["scale_out_gb_s_per_direction"] * units.GB,
             "scale_out_latency_s": inter["scale_out_latency_us"] * units.US,
+        },
+        fabrics={
+            "switch": {
+                "topology": "switch",
+                "link_latency_s": inter["link_latency_us"] * units.US,
+                "domain_chips": float(inter["domain_chips"]),
+            },
+            **{
+                name: {
+                    "topology": t["topology"],
+                    "link_latency_s": t["link_latency_us"] * units.US,
+                    "domain_chips": float(t["domain_chips"]),
+                }
+                for name, t in fabric_tables.items()
+            },
         },
         efficiency=efficiency,
         references=refs,
@@ -575,9 +642,11 @@ def memory_bandwidth(design: Design, tech: Tech) -> jax.Array:
 def area(design: Design, tech: Tech) -> dict[str, jax.Array]:
     """Silicon area per block and per die [mm²] (equations in the module docstring).
 
-    Returns compute_mm2, sram_mm2, mem_phy_mm2, link_mm2, overhead_mm2 and total_mm2
-    (their sum: the silicon the design needs, all dies together), and die_mm2 (total /
-    dies; at wafer scale the usable wafer area, which total_mm2 must not exceed).
+    Returns compute_mm2, sram_mm2, mem_phy_mm2, link_mm2, d2d_mm2, overhead_mm2 and
+    total_mm2 (their sum: the silicon the design needs, all dies together), and die_mm2
+    (total / dies; at wafer scale the usable wafer area, which total_mm2 must not
+    exceed). d2d_mm2: the PHYs of the dies - 1 die-to-die interfaces, one on each of
+    the two dies an interface joins (0 for one die and at wafer scale).
     """
     node = node_tech(design, tech)
     kind = _lookup(tech.sram_kinds, design.sram_kind, "sram_kind")
@@ -587,7 +656,10 @@ def area(design: Design, tech: Tech) -> dict[str, jax.Array]:
     phy = 0.0 if mem is None else mem.phy_mm2
     mem_phy = design.mem_stacks * phy
     link = design.link_bw_bytes_per_s * tech.link_phy_mm2_per_byte_s
-    blocks = compute + sram + mem_phy + link
+    interfaces = 0.0 if design.wafer_scale else jnp.maximum(design.dies - 1.0, 0.0)
+    d2d = 2.0 * interfaces * tech.d2d_interface_bw_bytes_per_s * tech.d2d_phy_mm2_per_byte_s
+    d2d = d2d + jnp.zeros_like(compute)
+    blocks = compute + sram + mem_phy + link + d2d
     total = blocks / (1.0 - tech.overhead_fraction)
     if design.wafer_scale:
         die = jnp.full_like(total, tech.wafer_scale_usable_mm2)
@@ -598,6 +670,7 @@ def area(design: Design, tech: Tech) -> dict[str, jax.Array]:
         sram_mm2=sram,
         mem_phy_mm2=mem_phy,
         link_mm2=link,
+        d2d_mm2=d2d,
         overhead_mm2=total - blocks,
         total_mm2=total,
         die_mm2=die,
@@ -700,14 +773,13 @@ def peak_rates(design: Design, tech: Tech) -> jax.Array:
     bf16, int8 -> fp8 -> bf16).
     """
     c = design.compute_flops_per_s
-    fmt = node_tech(design, tech).formats
-    fp8 = 2.0 * c if "fp8" in fmt else c
+    node = node_tech(design, tech)
     rate = {
         "fp16": c,
         "bf16": c,
-        "fp8": fp8,
-        "fp4": 4.0 * c if "fp4" in fmt else fp8,
-        "int8": 2.0 * c if "int8" in fmt else fp8,
+        "fp8": node.speedup_fp8 * c,
+        "fp4": node.speedup_fp4 * c,
+        "int8": node.speedup_int8 * c,
     }
     return jnp.stack([rate[p] for p in PRECISIONS], axis=-1)
 

@@ -25,8 +25,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from explorer import units
+from explorer.configio import ConfigError
 from explorer.cost import cost_per_mtok, manufacturing_cost, tco_per_hour
 from explorer.design import Design, Tech, area, constraints, design_to_chip, make_design, power
+from explorer.hardware import TOPOLOGIES, Chip
 from explorer.mapping import Mapping
 from explorer.optimize import minimise
 from explorer.perf import Metrics, predict
@@ -39,23 +41,26 @@ SEARCH_MODE = Mode(smooth=True, sharpness=100.0)
 CHIP_COUNTS = (1, 2, 4, 8, 16, 32, 64)
 # Efficiency knobs of a purpose-built design (configs/efficiency.toml family.design).
 DESIGN_FAMILY = "design"
-# Scale-up fabrics a design may use: "switch" is configs/cost.toml [interconnect] (an
-# 8-chip NVLink-class node); "torus" is a statically scheduled chip-to-chip fabric as
-# Groq's: 0.5 us per hop (physics note 7.3, TPU ICI-like torus, an estimate) over a
-# 576-chip domain (configs/chips/groq-lpu.toml scale_up.domain_chips).
-FABRICS = {"switch": None, "torus": {"link_latency_s": 0.5e-6, "domain_chips": 576.0}}
 
 
 def fabric_spec(fabric: str, tech: Tech) -> dict[str, Any]:
-    """Topology, link latency and domain of a fabric (for design files)."""
-    if fabric == "torus":
-        return {"topology": "torus", **FABRICS["torus"]}
-    ic = tech.interconnect
-    return {
-        "topology": "switch",
-        "link_latency_s": float(ic["link_latency_s"]),
-        "domain_chips": float(ic["domain_chips"]),
-    }
+    """Topology, link latency [s] and domain [chips] of a scale-up fabric: "switch" is
+    configs/cost.toml [interconnect] (an 8-chip NVLink-class node), the others its
+    [fabric.*] tables ("torus": a statically scheduled chip-to-chip fabric as Groq's)."""
+    if fabric not in tech.fabrics:
+        known = ", ".join(sorted(tech.fabrics))
+        raise ConfigError(f"search: fabric '{fabric}' unknown (known: {known})")
+    return dict(tech.fabrics[fabric])
+
+
+def _with_fabric(chip: Chip, fabric: str, tech: Tech) -> Chip:
+    """The chip on a fabric of fabric_spec (topology one-hot, latency, domain)."""
+    spec = fabric_spec(fabric, tech)
+    return chip.replace(
+        topology=[float(spec["topology"] == t) for t in TOPOLOGIES],
+        link_latency_s=spec["link_latency_s"],
+        domain_chips=spec["domain_chips"],
+    )
 
 
 VARS = ("compute", "sram", "stacks", "link", "dies")
@@ -112,8 +117,7 @@ def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabri
     tpot_target = args[3] if len(args) > 3 else targets.tpot_s
     d = _design(y, memory, node)
     chip = design_to_chip(d, tech, family=DESIGN_FAMILY)
-    if fabric == "torus":
-        chip = chip.replace(topology=jnp.asarray([0.0, 0.0, 0.0, 1.0]), **FABRICS["torus"])
+    chip = _with_fabric(chip, fabric, tech)
     m = predict(chip, model, scenario, Mapping(tp=tp, pp=pp, ep=jnp.asarray(1.0)), mode)
     mfg = manufacturing_cost(d, tech)["total_usd"]
     full_w = power(d, tech)["total_w"]

@@ -128,6 +128,12 @@ def _write_cost(tmp_path, text):
         ("alpha = [2.0, 5.0]", "alpha = [4.0, 5.0]", "ranges.alpha"),
         ('formats = ["int8"]', 'formats = ["int3"]', "unknown ['int3']"),
         ('package = "organic"', 'package = "pcb"', "package 'pcb' is unknown"),
+        ("interface_tb_s = 10.0\n", "", "d2d: missing key 'interface_tb_s'"),
+        ("phy_tb_s_per_mm2 = 1.35", "phy_tb_s_per_mm2 = 0", "'phy_tb_s_per_mm2' must be > 0"),
+        ('topology = "torus"', 'topology = "hypercube"', "fabric.torus: key 'topology'"),
+        ("link_latency_us = 0.5\n", "", "fabric.torus: missing key 'link_latency_us'"),
+        ("domain_chips = 576\n", "domain_chips = 576\nhops = 3\n", "unknown key 'hops'"),
+        ("[fabric.torus]", "[fabric.switch]", "fabric.switch is [interconnect]"),
     ],
 )
 def test_bad_cost_config_fails_with_one_line(tmp_path, old, new, message):
@@ -138,11 +144,35 @@ def test_bad_cost_config_fails_with_one_line(tmp_path, old, new, message):
     assert "\n" not in str(err.value)
 
 
-def test_missing_source_is_rejected(tmp_path):
+@pytest.mark.parametrize(
+    "key, source",
+    [
+        ("alpha", "physics note"),
+        ("interface_tb_s", "estimate: NVIDIA B200"),
+        ("link_latency_us", "estimate: physics note 0 and 7.3"),  # [fabric.torus]
+    ],
+)
+def test_missing_source_is_rejected(tmp_path, key, source):
     text = (CONFIG_DIR / "cost.toml").read_text()
-    bad = re.sub(r'\nalpha = "physics note[^\n]*', "", text, count=1)
-    with pytest.raises(ConfigError, match="'alpha' has no source"):
+    bad = re.sub(rf'\n{key} = "{source}[^\n]*', "", text, count=1)
+    assert bad != text
+    with pytest.raises(ConfigError, match=f"'{key}' has no source") as err:
         dz.load_tech(_write_cost(tmp_path, bad))
+    assert "cost.toml" in str(err.value)
+
+
+def test_fabrics_come_from_the_cost_config():
+    """The switch fabric is [interconnect]; torus is [fabric.torus] (0.5 us, 576 chips)."""
+    assert TECH.fabrics["switch"] == {
+        "topology": "switch",
+        "link_latency_s": pytest.approx(6e-6),
+        "domain_chips": 8.0,
+    }
+    assert TECH.fabrics["torus"] == {
+        "topology": "torus",
+        "link_latency_s": pytest.approx(0.5e-6),
+        "domain_chips": 576.0,
+    }
 
 
 def test_unknown_names_are_config_errors():
@@ -211,11 +241,27 @@ def test_sram_bandwidth_rule_and_override():
     assert float(dz.memory_capacity(d2, TECH)) == pytest.approx(8 * 48e9)
 
 
-def test_dies_split_area_but_not_total():
+def test_dies_split_area_and_add_die_to_die_phys():
+    """Two dies: one 10 TB/s interface with a PHY of 10 / 1.35 mm² on each die (UCIe
+    advanced-package density), so the total grows by 2 x 7.41 / (1 - 0.2) = 18.5 mm²
+    and each die holds half of it."""
     d = PRESETS["hbm-gpu"]
     a1, a2 = dz.area(d, TECH), dz.area(d.replace(dies=2.0), TECH)
-    assert float(a2["total_mm2"]) == pytest.approx(float(a1["total_mm2"]))
-    assert float(a2["die_mm2"]) == pytest.approx(float(a1["die_mm2"]) / 2)
+    assert float(a1["d2d_mm2"]) == 0.0
+    assert float(a2["d2d_mm2"]) == pytest.approx(2 * 10 / 1.35, rel=1e-6)
+    grown = float(a1["total_mm2"]) + 2 * 10 / 1.35 / 0.8
+    assert float(a2["total_mm2"]) == pytest.approx(grown, rel=1e-6)
+    assert float(a2["die_mm2"]) == pytest.approx(grown / 2, rel=1e-6)
+
+
+def test_more_dies_add_die_to_die_area_but_not_at_wafer_scale():
+    d = PRESETS["hbm-gpu"]
+    d2d = [float(dz.area(d.replace(dies=n), TECH)["d2d_mm2"]) for n in (1.0, 1.5, 2, 4, 64)]
+    assert d2d == sorted(d2d) and len(set(d2d)) == len(d2d)
+    assert d2d[-1] == pytest.approx(63 * 2 * 10 / 1.35, rel=1e-6)
+    assert float(dz.area(PRESETS["wafer"].replace(dies=8.0), TECH)["d2d_mm2"]) == 0.0
+    grad = jax.grad(lambda n: dz.area(d.replace(dies=n), TECH)["total_mm2"])(3.0)
+    assert float(grad) == pytest.approx(2 * 10 / 1.35 / 0.8, rel=1e-6)
 
 
 # --- constraints ----------------------------------------------------------------------

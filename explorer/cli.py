@@ -96,7 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     op.add_argument("--max-power-w", type=float)
     op.add_argument("--memory", help="one memory technology (default: HBM3E, HBM4, none)")
-    op.add_argument("--node", default="N4")
+    op.add_argument("--node", help="one process node (default: every node, searched together)")
     op.add_argument("--out", help="write the design file (TOML) here")
     op.add_argument("--json", action="store_true")
     pa = sub.add_parser("pareto", help="optimised designs across TPOT targets vs reference chips")
@@ -400,8 +400,9 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
         if mem != "none" and mem not in tech.memories:
             known = ", ".join(["none", *sorted(tech.memories)])
             raise ConfigError(f"optimize: --memory '{mem}' unknown (known: {known})")
-    if args.node not in tech.nodes:
+    if args.node is not None and args.node not in tech.nodes:
         raise ConfigError(f"optimize: --node '{args.node}' unknown ({', '.join(tech.nodes)})")
+    nodes = args.node or tuple(tech.nodes)
     for name in ("target_tpot_ms", "target_ttft_ms", "max_power_w"):
         value = getattr(args, name)
         if value is not None and not value > 0:
@@ -415,9 +416,7 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
         max_power_w=args.max_power_w,
     )
     start = time.perf_counter()
-    found = [
-        search.search(model, scenario, targets, tech, m, args.node, fabric=f) for m, f in plans
-    ]
+    found = [search.search(model, scenario, targets, tech, m, nodes, fabric=f) for m, f in plans]
     feasible = [f for f in found if f.feasible]
     best = (
         min(feasible, key=lambda f: f.objective)
@@ -429,7 +428,8 @@ def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:
     out["seconds"] = seconds
     out["objective_name"] = args.objective
     out["searched"] = [
-        {"memory": f.design.memory, "fabric": f.fabric, "feasible": f.feasible,
+        {"memory": f.design.memory, "node": f.design.node, "fabric": f.fabric,
+         "feasible": f.feasible,
          "objective": f.objective, "binding": f.binding, "violation": f.violation}
         for f in found
     ]  # fmt: skip
@@ -705,7 +705,12 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
     if args.design_chip:
         from explorer import fleet_design
 
-        out["design_chip"] = fleet_design.design_for_fleet(plan, tech)
+        def designing(model_id: str, memory: str) -> None:
+            if sys.stderr.isatty():
+                print(f"\rfleet: designing a chip ({model_id}, memory {memory})" + " " * 20,
+                      end="", file=sys.stderr, flush=True)  # fmt: skip
+
+        out["design_chip"] = fleet_design.design_for_fleet(plan, tech, progress=designing)
     if sys.stderr.isatty():
         print(file=sys.stderr)
     if args.plot:

@@ -173,6 +173,8 @@ def text(out: dict[str, Any]) -> str:
     if out["relaxation"]:
         g = out["relaxation"]
         lines.append(f"integer vs continuous relaxation: {g['gap_pct']:.3f}% above the bound")
+    if "design_chip" in out:
+        lines += design_text(out["design_chip"], out["objective"])
     bad = [v for v in out["verified"] if not v["slo_met"]]
     if out["verified"]:
         lines.append(
@@ -180,3 +182,20 @@ def text(out: dict[str, Any]) -> str:
             "used columns meet their tier's SLOs"
         )
     return "\n".join(lines)
+
+
+def design_text(d: dict[str, Any], objective: str) -> list[str]:
+    """The --design-chip part of the text report."""
+    if not d["feasible"]:
+        return [f"\ndesigned chip: none ({d['reason']})"]
+    used = ", ".join(f"{k} {v:,}" for k, v in d["chips_used_by_tier"].items() if v)
+    return [
+        f"\ndesigned chip (priced for tier {d['designed_for_tier']}, memory {d['memory']}): "
+        f"${d['capex_usd']:,.0f} per chip ({d['capex_basis']}), {d['power_w']:,.0f} W with "
+        "its server share",
+        "  " + d["design_toml"].strip().replace("\n", "\n  "),
+        f"  chips used: {used or 'none'}",
+        f"  {objective}: {d['objective_before']:,.4g} -> {d['objective_after']:,.4g} "
+        f"(saves {d['saving_pct']:.1f}%; first-order estimate from the duals "
+        f"{d['first_order_saving']:,.4g})",
+    ]

@@ -30,6 +30,7 @@ Method:
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -73,6 +74,84 @@ def _to_u(y, log_lo, log_hi):
 def _slacks(constraints, y, args) -> jax.Array:
     values = constraints(y, args)
     return jnp.stack([jnp.asarray(values[k], dtype=float) for k in sorted(values)])
+
+
+@functools.lru_cache(maxsize=16)
+def _default_optimizer(steps: int) -> optax.GradientTransformation:
+    """Adam, learning rate 0.05 decaying to 0.0025 over an inner loop (one object per
+    ``steps``, so compiled solves can be reused)."""
+    return optax.adam(optax.exponential_decay(0.05, steps, 0.05))
+
+
+def _bounds_key(lower: PyTree, upper: PyTree) -> tuple:
+    """A hashable form of the bounds (tree structure and float leaves)."""
+    lo, tree = jax.tree_util.tree_flatten(lower)
+    hi, tree_hi = jax.tree_util.tree_flatten(upper)
+    if tree != tree_hi:
+        raise ValueError("minimise: lower and upper must have the same structure")
+    return tree, tuple(float(x) for x in lo), tuple(float(x) for x in hi)
+
+
+def _log_bounds(bounds: tuple) -> tuple[PyTree, PyTree]:
+    tree, lo, hi = bounds
+    return (
+        jax.tree_util.tree_unflatten(tree, [jnp.log(x) for x in lo]),
+        jax.tree_util.tree_unflatten(tree, [jnp.log(x) for x in hi]),
+    )
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_solve(objective, constraints, opt, steps, outer, rho0, growth, bounds, n_cons,
+                    batched):  # fmt: skip
+    """The jitted, vmapped augmented-Lagrangian solve of one problem structure.
+
+    Cached on the (hashable) functions and settings, so a repeated minimise of the same
+    objective and constraints reuses the compiled program; everything that changes
+    between calls of one structure must travel in ``args``.
+    """
+    log_lo, log_hi = _log_bounds(bounds)
+
+    def lagrangian(u, lam, rho, args):
+        y = _to_y(u, log_lo, log_hi)
+        g = _slacks(constraints, y, args)
+        shifted = jnp.maximum(0.0, lam - rho * g)
+        return objective(y, args) + jnp.sum(shifted**2 - lam**2) / (2.0 * rho)
+
+    def solve(u, args):
+        def outer_step(carry, _):
+            u, lam, rho = carry
+
+            def inner(c, _):
+                u, state = c
+                grad = jax.grad(lagrangian)(u, lam, rho, args)
+                updates, state = opt.update(grad, state, u)
+                return (optax.apply_updates(u, updates), state), None
+
+            (u, _), _ = jax.lax.scan(inner, (u, opt.init(u)), None, length=steps)
+            y = _to_y(u, log_lo, log_hi)
+            g = _slacks(constraints, y, args)
+            lam = jnp.maximum(0.0, lam - rho * g)
+            return (u, lam, rho * growth), objective(y, args)
+
+        init = (u, jnp.zeros(n_cons), jnp.asarray(rho0, dtype=float))
+        (u, lam, _), history = jax.lax.scan(outer_step, init, None, length=outer)
+        return u, history
+
+    return jax.jit(jax.vmap(solve, in_axes=(0, 0 if batched else None)))
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled_judge(judge):
+    """judge(y, args) -> (objective, constraints), jitted and vmapped over (y, args)."""
+    return jax.jit(jax.vmap(judge))
+
+
+@functools.lru_cache(maxsize=64)
+def _judges(objective, constraints):
+    def judge(y, a):
+        return objective(y, a), constraints(y, a)
+
+    return judge
 
 
 def minimise(
@@ -126,9 +205,9 @@ def minimise(
     Returns:
       Result with the exact re-evaluation of the best start.
     """
-    opt = optimizer or optax.adam(optax.exponential_decay(0.05, steps, 0.05))
-    log_lo = jax.tree_util.tree_map(lambda x: jnp.log(jnp.asarray(x, dtype=float)), lower)
-    log_hi = jax.tree_util.tree_map(lambda x: jnp.log(jnp.asarray(x, dtype=float)), upper)
+    opt = optimizer or _default_optimizer(steps)
+    bounds = _bounds_key(lower, upper)
+    log_lo, log_hi = _log_bounds(bounds)
     u0 = _to_u(y0, log_lo, log_hi)
     if starts > 1:
         key = jax.random.PRNGKey(0) if key is None else key
@@ -154,46 +233,28 @@ def minimise(
     else:
         args_all = args
 
-    def lagrangian(u, lam, rho, args):
-        y = _to_y(u, log_lo, log_hi)
-        g = _slacks(constraints, y, args)
-        shifted = jnp.maximum(0.0, lam - rho * g)
-        return objective(y, args) + jnp.sum(shifted**2 - lam**2) / (2.0 * rho)
-
-    def solve(u, args):
-        def outer_step(carry, _):
-            u, lam, rho = carry
-
-            def inner(c, _):
-                u, state = c
-                grad = jax.grad(lagrangian)(u, lam, rho, args)
-                updates, state = opt.update(grad, state, u)
-                return (optax.apply_updates(u, updates), state), None
-
-            (u, _), _ = jax.lax.scan(inner, (u, opt.init(u)), None, length=steps)
-            y = _to_y(u, log_lo, log_hi)
-            g = _slacks(constraints, y, args)
-            lam = jnp.maximum(0.0, lam - rho * g)
-            return (u, lam, rho * growth), objective(y, args)
-
-        init = (u, jnp.zeros(n_cons), jnp.asarray(rho0, dtype=float))
-        (u, lam, _), history = jax.lax.scan(outer_step, init, None, length=outer)
-        return u, history
-
-    in_axes = (0, 0 if batched_args else None)
-    u_fin, histories = jax.jit(jax.vmap(solve, in_axes=in_axes))(u_all, args_all)
+    solve = _compiled_solve(
+        objective, constraints, opt, steps, outer, float(rho0), float(growth), bounds, n_cons,
+        batched_args,
+    )  # fmt: skip
+    u_fin, histories = solve(u_all, args_all)
     ys = jax.vmap(lambda u: _to_y(u, log_lo, log_hi))(u_fin)
-    judge = exact or (lambda y, a: (objective(y, a), constraints(y, a)))
+    judge = exact or _judges(objective, constraints)
     n = int(jax.tree_util.tree_leaves(u_all)[0].shape[0])
 
     def arg_of(i):
         return jax.tree_util.tree_map(lambda x: x[i], args_all) if batched_args else args
 
+    # every end point judged at once (one compiled call, reused across calls)
+    every = args_all if batched_args else jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(x, (n, *jnp.shape(x))), args)  # fmt: skip
+    f_all, c_all = _compiled_judge(judge)(ys, every)
+    c_np = {k: np.asarray(v) for k, v in c_all.items()}
     evaluated = [
-        judge(jax.tree_util.tree_map(lambda x, i=i: x[i], ys), arg_of(i)) for i in range(n)
-    ]
-    objs = np.array([float(f) for f, _ in evaluated])
-    viol = np.array([max(0.0, -min(float(v) for v in c.values())) for _, c in evaluated])
+        (f_all[i], {k: v[i] for k, v in c_np.items()}) for i in range(n)
+    ]  # fmt: skip
+    objs = np.asarray(f_all, dtype=float)
+    viol = np.maximum(0.0, -np.min(np.stack(list(c_np.values())), axis=0))
     feasible = viol <= tol
     if groups is not None:
         group_of = np.asarray(groups)[cand]
@@ -248,20 +309,29 @@ def minimise(
     )
 
 
+@functools.lru_cache(maxsize=64)
+def _violation_problem(constraints):
+    """(total squared violation, no constraints) of a problem, one pair per constraints
+    function so that its compiled solve is reused."""
+
+    def violation(y, a):
+        g = _slacks(constraints, y, a)
+        return jnp.sum(jnp.maximum(0.0, -g) ** 2)
+
+    def always(y, a):
+        return {"_": jnp.asarray(1.0)}
+
+    return violation, always
+
+
 def _closest(constraints, ys, args, lower, upper, judge, steps, outer) -> Result:
     """No start is feasible: minimise the total squared violation alone, from every
     start point (end points may sit in a saturated corner of the bounds), so the report
     says how far the problem is from feasible and which constraint binds, independent
     of the objective's pull."""
 
-    def violation(y, a):
-        g = _slacks(constraints, y, a)
-        return jnp.sum(jnp.maximum(0.0, -g) ** 2)
-
+    violation, always = _violation_problem(constraints)
     n = int(jax.tree_util.tree_leaves(ys)[0].shape[0])
-
-    def always(y, a):
-        return {"_": jnp.asarray(1.0)}
 
     results = [
         minimise(

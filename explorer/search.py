@@ -18,6 +18,7 @@ exact mode; the answer is feasible only if every constraint holds exactly.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from typing import Any
 
 import jax
@@ -27,7 +28,17 @@ import numpy as np
 from explorer import units
 from explorer.configio import ConfigError
 from explorer.cost import cost_per_mtok, manufacturing_cost, tco_per_hour
-from explorer.design import Design, Tech, area, constraints, design_to_chip, make_design, power
+from explorer.design import (
+    NODE_NUMBERS,
+    Design,
+    NodeTech,
+    Tech,
+    area,
+    constraints,
+    design_to_chip,
+    make_design,
+    power,
+)
 from explorer.hardware import TOPOLOGIES, Chip
 from explorer.mapping import Mapping
 from explorer.optimize import minimise
@@ -36,6 +47,7 @@ from explorer.smooth import EXACT, Mode
 from explorer.workload import Model, Scenario
 
 OBJECTIVES = ("tco_per_mtok", "cost", "power", "area")
+SEARCH_NODE = "_searched"  # the traced process node of a batched search
 MARGIN = 0.005  # relative slack the smooth search keeps on every constraint
 SEARCH_MODE = Mode(smooth=True, sharpness=100.0)
 CHIP_COUNTS = (1, 2, 4, 8, 16, 32, 64)
@@ -110,11 +122,38 @@ def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
     )
 
 
+def _candidate(args) -> dict[str, Any]:
+    """Candidate args as a dict: a tuple (n, tp, pp) or (n, tp, pp, tpot target [s]), or
+    a dict with n, tp, pp and optionally tpot_s, ttft_s, max_power_w [s, s, W], scenario
+    (a Scenario) and node (the NODE_NUMBERS of a process node, possibly traced)."""
+    if isinstance(args, dict):
+        return args
+    c = dict(n=args[0], tp=args[1], pp=args[2])
+    if len(args) > 3:
+        c["tpot_s"] = args[3]
+    return c
+
+
+def _node_tech(tech: Tech, values: dict[str, Any]) -> Tech:
+    """tech with one more node, SEARCH_NODE, of the given (traced) numbers."""
+    node = NodeTech(**values, formats=())
+    return dataclasses.replace(tech, nodes={**tech.nodes, SEARCH_NODE: node})
+
+
+def node_columns(tech: Tech, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The NODE_NUMBERS of each named node, one array per field (for a batched search)."""
+    return {f: np.asarray([float(getattr(tech.nodes[n], f)) for n in names]) for f in NODE_NUMBERS}
+
+
 def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabric="switch"):
-    """(objective value, slacks, Metrics) of design y on candidate args = (n, tp, pp)
-    or (n, tp, pp, tpot target [s]) (a Pareto sweep batches the target)."""
-    n, tp, pp = args[:3]
-    tpot_target = args[3] if len(args) > 3 else targets.tpot_s
+    """(objective value, slacks, Metrics) of design y on candidate args (see _candidate;
+    the dict's entries override scenario, targets' numbers and node)."""
+    c = _candidate(args)
+    n, tp, pp = c["n"], c["tp"], c["pp"]
+    tpot_target = c.get("tpot_s", targets.tpot_s)
+    scenario = c.get("scenario", scenario)
+    if "node" in c:
+        tech, node = _node_tech(tech, c["node"]), SEARCH_NODE
     d = _design(y, memory, node)
     chip = design_to_chip(d, tech, family=DESIGN_FAMILY)
     chip = _with_fabric(chip, fabric, tech)
@@ -130,16 +169,33 @@ def _evaluate(y, args, model, scenario, targets, tech, memory, node, mode, fabri
         value = full_w * n
     else:
         value = area(d, tech)["total_mm2"] * n
-    slack = dict(constraints(d, tech, targets.max_power_w))
+    max_power = None if targets.max_power_w is None else c.get("max_power_w", targets.max_power_w)
+    slack = dict(constraints(d, tech, max_power))
     slack["tpot"] = 1.0 - m.tpot_s / tpot_target
     if np.isfinite(targets.ttft_s):
-        slack["ttft"] = 1.0 - m.ttft_s / targets.ttft_s
+        slack["ttft"] = 1.0 - m.ttft_s / c.get("ttft_s", targets.ttft_s)
     slack["memory"] = m.memory_slack_bytes / jnp.maximum(m.resident_bytes, 1.0)
     return value, slack, m
 
 
-def _problem(ev: dict[str, Any]):
-    """(log objective, constraints with MARGIN, start) of a search on evaluation args ev."""
+def _structure(targets: Targets) -> Targets:
+    """What of the targets fixes the compiled problem: the objective and which optional
+    constraints exist (their numbers travel in the candidate args)."""
+    return Targets(
+        tpot_s=1.0,
+        ttft_s=1.0 if np.isfinite(targets.ttft_s) else float("inf"),
+        objective=targets.objective,
+        max_power_w=None if targets.max_power_w is None else 1.0,
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _closures(model: Model, shape: Targets, tech: Tech, memory: str, fabric: str, node: str):
+    """(log objective, constraints with MARGIN) for candidate-dict args, one pair per
+    static structure, so a repeated search reuses the compiled solve (optimize.py caches
+    it on these functions)."""
+    ev = dict(model=model, scenario=None, targets=shape, tech=tech, memory=memory,
+              node=node, fabric=fabric)  # fmt: skip
 
     def objective(y, a):
         return jnp.log(_evaluate(y, a, **ev, mode=SEARCH_MODE)[0])
@@ -148,10 +204,42 @@ def _problem(ev: dict[str, Any]):
         # aim MARGIN inside every bound, so rounding and the exact re-check keep it
         return {k: v - MARGIN for k, v in _evaluate(y, a, **ev, mode=SEARCH_MODE)[1].items()}
 
-    # Start from a design that holds the model on 32 chips in SRAM alone when there is
-    # no off-chip memory (a start far from "fits" stalls there).
-    sram_only = ev["memory"] == "none"
-    weights = ev["model"].total_params * 2.0
+    return objective, cons
+
+
+def _problem(ev: dict[str, Any]):
+    """(log objective, constraints with MARGIN, start) of a search on evaluation args ev;
+    candidate args must be dicts with a scenario and the numbers of the targets (see
+    _args). With only model and memory in ev, the functions are None (the start alone)."""
+    y0 = start(ev["model"], ev["memory"])
+    if "tech" not in ev:
+        return None, None, y0
+    key = (ev["model"], _structure(ev["targets"]), ev["tech"], ev["memory"])
+    return (*_closures(*key, ev.get("fabric", "switch"), ev["node"]), y0)
+
+
+def _args(rows: np.ndarray, scenario: Scenario, targets: Targets, nodes: dict | None):
+    """Candidate-dict args for rows of (n, tp, pp, tpot [s]); nodes: NODE_NUMBERS columns
+    per row (or None for the static node)."""
+    k = len(rows)
+    col = {name: jnp.asarray(rows[:, i]) for i, name in enumerate(("n", "tp", "pp", "tpot_s"))}
+    col["scenario"] = jax.tree_util.tree_map(
+        lambda x: jnp.broadcast_to(jnp.asarray(x), (k, *jnp.shape(x))), scenario
+    )
+    if np.isfinite(targets.ttft_s):
+        col["ttft_s"] = jnp.full(k, targets.ttft_s)
+    if targets.max_power_w is not None:
+        col["max_power_w"] = jnp.full(k, targets.max_power_w)
+    if nodes is not None:
+        col["node"] = {f: jnp.asarray(v) for f, v in nodes.items()}
+    return col
+
+
+def start(model: Model, memory: str) -> dict[str, jax.Array]:
+    """The first start of a search: a design that holds the model on 32 chips in SRAM
+    alone when there is no off-chip memory (a start far from "fits" stalls there)."""
+    sram_only = memory == "none"
+    weights = model.total_params * 2.0
     y0 = {
         "compute": jnp.asarray(1e15),
         "sram": jnp.asarray(min(1.5 * weights / 32, 1e11) if sram_only else 2e9),
@@ -159,7 +247,7 @@ def _problem(ev: dict[str, Any]):
         "link": jnp.asarray(4e11),
         "dies": jnp.asarray(4.0 if sram_only else 2.0),
     }
-    return objective, cons, y0
+    return y0
 
 
 def candidates(model: Model, counts=CHIP_COUNTS) -> np.ndarray:
@@ -178,29 +266,38 @@ def search(
     targets: Targets,
     tech: Tech,
     memory: str = "HBM3E",
-    node: str = "N4",
+    node: str | tuple[str, ...] = "N4",
     steps: int = 150,
     outer: int = 8,
     starts: int = 2,
     rho0: float = 100.0,
     fabric: str = "switch",
 ) -> Found:
-    """The best design for one memory technology, node and fabric (module docstring)."""
+    """The best design for one memory technology and fabric (module docstring), on one
+    process node or the best of several: every (node, chips, tp, pp) candidate is solved
+    in the same vmapped run, the node's constants entering as traced numbers, so more
+    nodes cost run time but no further compilation."""
     if targets.objective not in OBJECTIVES:
         raise ValueError(f"objective must be one of {OBJECTIVES}")
-    cands = jnp.asarray(candidates(model))
+    names = (node,) if isinstance(node, str) else tuple(node)
+    for name in names:
+        if name not in tech.nodes:
+            raise ConfigError(f"search: node '{name}' unknown (known: {', '.join(tech.nodes)})")
+    cands = candidates(model)
+    node_of = np.repeat(np.arange(len(names)), len(cands))
+    rows = np.column_stack([np.tile(cands, (len(names), 1)), np.full(len(node_of), targets.tpot_s)])
+    nodes = {f: v[node_of] for f, v in node_columns(tech, names).items()}
     ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
-    ev.update(node=node, fabric=fabric)
+    ev.update(node=SEARCH_NODE, fabric=fabric)
     objective, cons, y0 = _problem(ev)
-    args = (cands[:, 0], cands[:, 1], cands[:, 2])
     r = minimise(
-        objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,
-        batched_args=True, starts=starts, rho0=rho0,
+        objective, cons, y0, _args(rows, scenario, targets, nodes), lower=LOWER, upper=UPPER,
+        steps=steps, outer=outer, batched_args=True, starts=starts, rho0=rho0,
     )  # fmt: skip
     k = r.params["_candidate"]
-    n, tp, pp = (float(x) for x in np.asarray(cands[k]))
+    n, tp, pp = (float(x) for x in rows[k, :3])
     y = {v: jnp.asarray(float(r.params[v])) for v in VARS}
-    return finalise(y, (n, tp, pp), ev, r.iterations)
+    return finalise(y, (n, tp, pp), dict(ev, node=names[node_of[k]]), r.iterations)
 
 
 def finalise(
@@ -327,9 +424,10 @@ def pareto(
     rows = np.concatenate([np.column_stack([cands, np.full(k, t)]) for t in tpot_targets_s])
     group = np.repeat(np.arange(len(tpot_targets_s)), k)
     ev = dict(model=model, scenario=scenario, targets=targets, tech=tech, memory=memory)
-    ev.update(node=node, fabric=fabric)
+    ev.update(node=SEARCH_NODE, fabric=fabric)
     objective, cons, y0 = _problem(ev)
-    args = tuple(jnp.asarray(rows[:, i]) for i in range(4))
+    nodes = {f: np.repeat(v, len(rows)) for f, v in node_columns(tech, (node,)).items()}
+    args = _args(rows, scenario, targets, nodes)
     best = minimise(
         objective, cons, y0, args, lower=LOWER, upper=UPPER, steps=steps, outer=outer,
         batched_args=True, groups=group, rho0=100.0,
@@ -339,6 +437,6 @@ def pareto(
         r = best[g]
         row = rows[r.params["_candidate"]]
         y = {v: r.params[v] for v in VARS}
-        ev_t = dict(ev, targets=dataclasses.replace(targets, tpot_s=float(t)))
+        ev_t = dict(ev, node=node, targets=dataclasses.replace(targets, tpot_s=float(t)))
         found.append(finalise(y, tuple(float(x) for x in row[:3]), ev_t, r.iterations))
     return found

@@ -2,9 +2,11 @@
 
 import jax.numpy as jnp
 import numpy as np
+import pytest
 
 import explorer as ex
 from explorer import search
+from explorer.configio import ConfigError
 
 
 def _ev(tpot_s=1e-3, memory="none"):
@@ -59,3 +61,33 @@ def test_gradient_within_one_percent_of_a_grid():
     r = compare(("compute", "sram"), points=30)
     assert r["gradient_feasible"]
     assert r["gradient_objective"] <= 1.01 * r["grid_objective"]
+
+
+@pytest.mark.parametrize("node", ["14nm", "N7", "N4", "N2"])
+def test_traced_node_evaluates_as_the_named_node(node):
+    """A batched search carries a node's constants as numbers (search.node_columns);
+    the design evaluates exactly as with the node named statically, formats included
+    (14nm and N7 have no fp8: an fp8 scenario runs at the bf16 rate there)."""
+    ev = _ev(tpot_s=1e-2)
+    ev["node"] = node
+    ev["scenario"] = ex.make_scenario(1, 256, 64, precision="fp8")
+    raw = {"compute": 2e14, "sram": 4e9, "stacks": 1.0, "link": 2e11, "dies": 3.0}
+    y = {k: jnp.asarray(v) for k, v in raw.items()}
+    cols = search.node_columns(ev["tech"], (node,))
+    cand = dict(n=1.0, tp=1.0, pp=1.0, node={f: jnp.asarray(v[0]) for f, v in cols.items()})
+    v1, s1, m1 = search._evaluate(y, (1.0, 1.0, 1.0), **ev, mode=ex.EXACT)
+    v2, s2, m2 = search._evaluate(y, cand, **ev, mode=ex.EXACT)
+    assert float(v2) == pytest.approx(float(v1), rel=1e-6)
+    assert float(m2.tpot_s) == pytest.approx(float(m1.tpot_s), rel=1e-6)
+    for k in s1:
+        assert float(s2[k]) == pytest.approx(float(s1[k]), rel=1e-6, abs=1e-9)
+
+
+def test_unknown_fabric_or_node_is_a_config_error():
+    tech = ex.load_tech()
+    with pytest.raises(ConfigError, match="fabric 'hypercube' unknown"):
+        search.fabric_spec("hypercube", tech)
+    targets = search.Targets(tpot_s=1e-3)
+    model, scenario = ex.load_model("llama-3.2-1b"), ex.make_scenario(1, 256, 64)
+    with pytest.raises(ConfigError, match="node 'N9' unknown"):
+        search.search(model, scenario, targets, tech, "none", ("N4", "N9"), fabric="torus")

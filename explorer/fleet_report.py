@@ -189,12 +189,16 @@ def design_text(d: dict[str, Any], objective: str) -> list[str]:
     if not d["feasible"]:
         return [f"\ndesigned chip: none ({d['reason']})"]
     used = ", ".join(f"{k} {v:,}" for k, v in d["chips_used_by_tier"].items() if v)
+    f = d["fleet"]
     return [
-        f"\ndesigned chip (priced for tier {d['designed_for_tier']}, memory {d['memory']}): "
+        f"\ndesigned chip (designed against tier {d['designed_for_tier']}, memory {d['memory']}): "
         f"${d['capex_usd']:,.0f} per chip ({d['capex_basis']}), {d['power_w']:,.0f} W with "
         "its server share",
         "  " + d["design_toml"].strip().replace("\n", "\n  "),
         f"  chips used: {used or 'none'}",
+        f"  re-planned fleet: {f['totals']['chips']:,} chips, {f['totals']['power_mw']:.1f} MW; "
+        f"exact re-check: {sum(v['slo_met'] for v in f['verified'])} of {len(f['verified'])} "
+        "used columns meet their tier's SLOs",
         f"  {objective}: {d['objective_before']:,.4g} -> {d['objective_after']:,.4g} "
         f"(saves {d['saving_pct']:.1f}%; first-order estimate from the duals "
         f"{d['first_order_saving']:,.4g})",

@@ -129,7 +129,7 @@ def design_for_fleet(
                 slack = _evaluate(y, a, **ev, mode=search.SEARCH_MODE)[1]
                 return {k: v - search.MARGIN for k, v in slack.items()}
 
-            y0 = search._problem(dict(model=model, memory=memory))[2]
+            y0 = search.start(model, memory)
             found = minimise(objective, cons, y0, args, lower=search.LOWER,
                              upper=search.UPPER, steps=steps, outer=outer, batched_args=True,
                              groups=arr[:, 4].astype(int), rho0=100.0)  # fmt: skip

@@ -690,7 +690,7 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
     from explorer.fleet_config import load_scenario
 
     scenario = load_scenario(args.scenario)
-    tech = load_tech()
+    tech = fleet.scenario_tech(scenario, load_tech())
     n = len(scenario.tiers) * len(scenario.options)
     done = []
 

@@ -330,6 +330,12 @@ def _objective(c: Column, objective: str) -> float:
     return {"tco": c.tco_usd_per_year, "power": c.power_w, "chips": float(c.chips)}[objective]
 
 
+def scenario_tech(scenario: FleetScenario, tech: Tech) -> Tech:
+    """tech with the scenario's TCO constants (its [economics] table) in place."""
+    econ = dataclasses.replace(tech.economics, **scenario.economics)
+    return dataclasses.replace(tech, economics=econ)
+
+
 def plan(
     scenario: FleetScenario,
     tech: Tech | None = None,
@@ -337,7 +343,7 @@ def plan(
     progress: Any = None,
 ) -> FleetPlan:
     """Columns, then the integer mix and its relaxation (module docstring)."""
-    tech = load_tech() if tech is None else tech
+    tech = scenario_tech(scenario, load_tech() if tech is None else tech)
     offers = tuple(make_offer(o, tech, scenario.design_markup) for o in scenario.options) + extra
     columns, unservable = build_columns(scenario, offers, progress)
     if not columns:

@@ -30,6 +30,11 @@ A scenario file (``configs/scenarios/<id>.toml`` or any path)::
     [option.sources]
     max_units = "..."
 
+    [economics]                    # optional: overrides of configs/cost.toml [economics]
+    electricity_usd_per_kwh = 0.05 # also pue, depreciation_years, facility_usd_per_w,
+    [economics.sources]            # utilisation, server_network_usd_per_chip
+    electricity_usd_per_kwh = "..."
+
 Design paths are relative to the scenario file. SLOs, prompt and output lengths are
 the buyer's choices and need no source; demand, caps and prices do.
 """
@@ -53,6 +58,7 @@ _TOP = {
     "power_cap_mw": Field(float, required=False, positive=True),
     "disaggregation": Field(bool, required=False),
     "design_markup": Field(float, required=False, positive=True),
+    "economics": Field(dict, required=False),
     "tier": Field(list),
     "option": Field(list),
 }
@@ -65,6 +71,16 @@ _TIER = {
     "output_tokens": Field(float, minimum=1.0, sourced=False),
     "ttft_slo_ms": Field(float, positive=True, sourced=False),
     "tpot_slo_ms": Field(float, positive=True, sourced=False),
+}
+# TCO constants a scenario may override (configs/cost.toml [economics]): key -> (field of
+# explorer.design.Economics, factor to SI)
+_ECONOMICS = {
+    "electricity_usd_per_kwh": ("electricity_usd_per_j", 1.0 / units.KWH),
+    "pue": ("pue", 1.0),
+    "depreciation_years": ("depreciation_s", units.YEAR),
+    "facility_usd_per_w": ("facility_usd_per_w", 1.0),
+    "utilisation": ("utilisation", 1.0),
+    "server_network_usd_per_chip": ("server_network_usd_per_chip", 1.0),
 }
 _OPTION = {
     "chip": Field(str, required=False),
@@ -110,6 +126,7 @@ class FleetScenario:
     power_cap_w: float
     disaggregation: bool
     design_markup: float  # a designed chip's price over its manufacturing cost
+    economics: dict[str, float]  # Economics fields (SI) that override configs/cost.toml
     tiers: tuple[Tier, ...]
     options: tuple[Option, ...]
 
@@ -135,9 +152,21 @@ def parse_scenario(data: dict[str, Any], where: str, base: Path | None = None) -
         power_cap_w=float("inf") if cap is None else cap * units.MEGA,
         disaggregation=data.get("disaggregation", False),
         design_markup=float(data.get("design_markup", 1.0)),
+        economics=_economics(data.get("economics"), f"{where}: economics"),
         tiers=tiers,
         options=options,
     )
+
+
+def _economics(table: Any, where: str) -> dict[str, float]:
+    if table is None:
+        return {}
+    schema = {k: Field(float, positive=True) for k in _ECONOMICS}
+    schema = {k: dataclasses.replace(f, required=False) for k, f in schema.items()}
+    check_table(table, schema, where)
+    if table.get("utilisation", 0.5) > 1.0:
+        raise ConfigError(f"{where}: key 'utilisation' must be <= 1, got {table['utilisation']!r}")
+    return {_ECONOMICS[k][0]: v * _ECONOMICS[k][1] for k, v in table.items() if k != "sources"}
 
 
 def _tier(t: Any, where: str) -> Tier:

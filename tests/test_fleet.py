@@ -280,3 +280,26 @@ def test_design_chip_never_raises_the_fleet_cost(small_plan):
     assert all(v["slo_met"] for v in d["fleet"]["verified"])
     if d["first_order_saving"] > 0:
         assert d["chips_used_by_tier"][d["designed_for_tier"]] > 0
+
+
+def test_design_option_caps_and_economics(tmp_path):
+    """A design file as an option, a per-option unit cap that binds, and a scenario's
+    own electricity price: the cap is respected and the cheaper power lowers TCO."""
+    import shutil
+
+    shutil.copy("docs/designs/optimized-llama-3.1-70b.toml", tmp_path / "design.toml")
+    data = json.loads(json.dumps(SMALL))
+    data["option"].append({"design": "design.toml", "name": "mine"})
+    data["option"][1].update(max_units=8, sources={"max_units": "test"})
+    sc = parse_scenario(data, str(tmp_path / "s.toml"), tmp_path)
+    p = fleet.plan(sc)
+    assert p.feasible and "mine" in {o.name for o in p.offers}
+    mi = sum(c.chips * n for c, n in zip(p.columns, p.integer.x, strict=True)
+             if c.option == "mi300x")  # fmt: skip
+    assert mi <= 8
+    cheap = dict(data, economics={"electricity_usd_per_kwh": 0.02,
+                                  "sources": {"electricity_usd_per_kwh": "test"}})  # fmt: skip
+    q = fleet.plan(parse_scenario(cheap, str(tmp_path / "s.toml"), tmp_path))
+    assert q.integer.objective < p.integer.objective
+    with pytest.raises(ConfigError, match="economics: unknown key 'wacc'"):
+        parse_scenario(dict(SMALL, economics={"wacc": 0.1, "sources": {"wacc": "x"}}), "s.toml")

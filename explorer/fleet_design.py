@@ -99,7 +99,7 @@ def design_for_fleet(
 
     memories: the memory technologies tried ("HBM3E", "none"); progress: an optional
     callable(model id, memory) called before each optimisation."""
-    if plan.relaxed is None or not plan.relaxed.feasible:
+    if plan.integer is None or not plan.integer.feasible or not plan.relaxed.feasible:
         return {"feasible": False, "reason": "the fleet itself is infeasible; no prices"}
     pi, lam = prices(plan)
     sc = plan.scenario
@@ -163,14 +163,14 @@ def _replan(plan: fleet.FleetPlan, tech: Tech, best: dict[str, Any]) -> dict[str
                                  plan.scenario.design_markup)  # fmt: skip
         again = fleet.plan(plan.scenario, tech, extra=(offer,))
     before = plan.integer.objective
-    after = again.integer.objective if again.integer and again.integer.feasible else np.inf
+    after = again.integer.objective  # feasible: the old mix is still available
     summary = fleet_report.summary(again, tech.economics)
     used = {
         t["id"]: sum(r["chips"] for r in t["columns"] if r["option"] == "fleet-design")
         for t in summary["tiers"]
     }
     return {
-        "feasible": bool(np.isfinite(after)),
+        "feasible": bool(again.integer.feasible),
         "designed_for_tier": best["tier"],
         "memory": best["memory"],
         "design_toml": text,

@@ -11,6 +11,11 @@ uncalibrated defaults so that knobs the data cannot see stay at their defaults:
 
     L(u) = sum_i w_i (log pred_i(u) - log meas_i)^2 / sum_i w_i + lam * |u - u0|^2
 
+Knob sets may share a parent (a chip family whose points ran on several software
+stacks): set s then has u_s = u_parent(s) + d_s, and the deviations are shrunk
+towards the parent by a second penalty, mu * |d|^2, so a stack with few points
+borrows strength from its family and one with none keeps the family's knobs.
+
 Points are grouped by (model, precisions) so each group is one vmapped call; the
 mask w selects training points, so folds of a cross-validation reuse one compiled
 loss. Operating points (batch, mapping, replicas) are chosen by
@@ -41,13 +46,15 @@ FIT_FIELDS = (
     ("eff_sram", 0.1, 0.95),
     ("eff_mem", 0.3, 0.95),
     ("eff_link", 0.1, 0.95),
-    ("layer_latency_s", 0.0, 100e-6),
+    ("layer_latency_s", 0.0, 400e-6),  # up to eager-mode launches (~20 kernels x 20 us)
     ("step_latency_s", 0.0, 5e-3),
 )
 N_KNOBS = len(FIT_FIELDS)
 _LO = np.array([lo for _, lo, _ in FIT_FIELDS])
 _HI = np.array([hi for _, _, hi in FIT_FIELDS])
 METRIC_CODES = METRICS  # the order metric_value stacks its candidate values in
+# Log error beyond which a point's pull on the knobs stops growing (~ a 20% miss).
+ROBUST_DELTA = 0.2
 FIT_MODE = Mode(smooth=True, sharpness=300.0)  # ties (e.g. pp = 1) overshoot by 2^(1/300) = 0.2%
 
 
@@ -135,7 +142,7 @@ class Case:
     point_id: str
     chip_id: str
     vendor: str
-    family: int  # index into the family list of the fit
+    family: int  # index into the knob sets of the fit (a family or a (family, stack))
     metric: str
     measured: float
     chip: Chip
@@ -198,6 +205,18 @@ def build_groups(cases: list[Case]) -> tuple[list[Model], list[_Group]]:
     return models, groups
 
 
+def robust_loss(e: jax.Array, delta: float | None) -> jax.Array:
+    """Pseudo-Huber loss of a log error e: delta^2 (sqrt(1 + (e / delta)^2) - 1).
+
+    Quadratic (e^2 / 2, times 2 below to match e^2) for |e| << delta, linear beyond, so a
+    point missed by a factor of 4 pulls the knobs with a bounded force instead of
+    dominating the fit [Huber 1964; Charbonnier et al. 1994]. delta None: e^2.
+    """
+    if delta is None:
+        return e**2
+    return 2.0 * delta**2 * (jnp.sqrt(1.0 + (e / delta) ** 2) - 1.0)
+
+
 def predict_groups(knobs: jax.Array, models, groups, n_cases: int, mode: Mode) -> jax.Array:
     """Predicted metric of every case (flat order), knobs: (n_families, N_KNOBS)."""
     out = jnp.zeros(n_cases)
@@ -216,9 +235,10 @@ def predict_groups(knobs: jax.Array, models, groups, n_cases: int, mode: Mode) -
 
 @dataclasses.dataclass(frozen=True)
 class FitResult:
-    knobs: np.ndarray  # (n_families, N_KNOBS)
+    knobs: np.ndarray  # (n_sets, N_KNOBS)
     loss_history: np.ndarray
     steps: int
+    parent_knobs: np.ndarray  # (n_parents, N_KNOBS): from_u(u_parent), deviations 0
 
 
 def fit(
@@ -230,37 +250,60 @@ def fit(
     learning_rate: float = 0.05,
     prior: float = 1e-3,
     optimizer: optax.GradientTransformation | None = None,
+    parent: np.ndarray | None = None,
+    shrink: float = 1e-3,
+    delta: float | None = ROBUST_DELTA,
 ) -> list[FitResult]:
     """Fit knobs for each mask in ``masks`` (shape (n_fits, n_cases)); one compile.
 
-    knobs0: (n_families, N_KNOBS) starting knobs (the uncalibrated defaults), also
+    n_families: the number of knob sets (``Case.family`` indexes them).
+    parent: (n_families,) index of each set's parent; None: every set is its own
+    parent and has no deviation (one independent set of knobs each). With parents,
+
+        knobs_s = from_u(u_p[parent_s] + d_s),
+        L = data + prior * |u_p - u0|^2 + shrink * |d|^2,
+
+    where data is the mean of robust_loss(log pred - log meas, delta) over the mask
+    (delta None: the plain squared log error).
+
+    knobs0: (n_parents, N_KNOBS) starting knobs (the uncalibrated defaults), also
     the centre of the prior. Returns one FitResult per mask.
     """
     models, groups = build_groups(cases)
     log_meas = jnp.log(jnp.asarray([c.measured for c in cases]))
     u0 = jnp.asarray(to_u(knobs0))
+    free = 0.0 if parent is None else 1.0
+    parent = jnp.arange(n_families) if parent is None else jnp.asarray(parent)
+    d0 = jnp.zeros((n_families, N_KNOBS))
     opt = optimizer or optax.adam(learning_rate)
 
-    def loss(u, mask):
-        pred = predict_groups(from_u(u), models, groups, len(cases), FIT_MODE)
-        err = (jnp.log(jnp.maximum(pred, 1e-30)) - log_meas) ** 2
+    def set_u(params):
+        u, d = params
+        return u[parent] + free * d
+
+    def loss(params, mask):
+        pred = predict_groups(from_u(set_u(params)), models, groups, len(cases), FIT_MODE)
+        err = robust_loss(jnp.log(jnp.maximum(pred, 1e-30)) - log_meas, delta)
         data = jnp.sum(mask * err) / jnp.maximum(jnp.sum(mask), 1.0)
-        return data + prior * jnp.sum((u - u0) ** 2)
+        u, d = params
+        return data + prior * jnp.sum((u - u0) ** 2) + free * shrink * jnp.sum(d**2)
 
     def run(mask):
         def step(carry, _):
-            u, state = carry
-            value, grad = jax.value_and_grad(loss)(u, mask)
-            updates, state = opt.update(grad, state, u)
-            return (optax.apply_updates(u, updates), state), value
+            params, state = carry
+            value, grad = jax.value_and_grad(loss)(params, mask)
+            updates, state = opt.update(grad, state, params)
+            return (optax.apply_updates(params, updates), state), value
 
-        (u, _), history = jax.lax.scan(step, (u0, opt.init(u0)), None, length=steps)
-        return from_u(u), history
+        params0 = (u0, d0)
+        (params, _), history = jax.lax.scan(step, (params0, opt.init(params0)), None, length=steps)
+        return from_u(set_u(params)), from_u(params[0]), history
 
     # All fits (folds, leave-one-chip-out, the full fit) run at once under vmap.
-    knobs, history = jax.jit(jax.vmap(run))(jnp.asarray(np.atleast_2d(masks), dtype=float))
+    knobs, centre, history = jax.jit(jax.vmap(run))(jnp.asarray(np.atleast_2d(masks), dtype=float))
     return [
-        FitResult(np.asarray(k), np.asarray(h), steps) for k, h in zip(knobs, history, strict=True)
+        FitResult(np.asarray(k), np.asarray(h), steps, np.asarray(c))
+        for k, c, h in zip(knobs, centre, history, strict=True)
     ]
 
 

@@ -1,4 +1,4 @@
-"""Writing configs/calibration.toml: fitted knobs per family, with provenance.
+"""Writing configs/calibration.toml: fitted knobs per family and stack, with provenance.
 
 The file is written atomically (a temporary file renamed into place), so a failed
 run never leaves half a calibration on disk.
@@ -36,30 +36,49 @@ def render(
     predicted: np.ndarray,
     cv_median_ape: float,
 ) -> str:
-    """The TOML text: one [family.X] table per fitted family."""
+    """The TOML text for knob sets named "family" or "family/stack".
+
+    Each family's ``[family.X]`` table (what ``predict`` uses) holds the knobs of its
+    stack with the most fitted points, and says which in ``stack``; every fitted set
+    also gets a ``[stack."family/stack"]`` table.
+    """
     today = datetime.date.today().isoformat()
     lines = [
-        "# Fitted efficiency knobs per chip family (written by `explorer calibrate`).",
-        "# Datasheet numbers are never fitted; these knobs are what `predict` uses by",
-        "# default (`--uncalibrated` falls back to configs/efficiency.toml).",
+        "# Fitted efficiency knobs per chip family and software stack (`explorer calibrate`).",
+        "# Datasheet numbers are never fitted; [family.X] (the family's stack with the most",
+        "# points) is what `predict` uses by default (`--uncalibrated`: configs/efficiency.toml).",
         f"# date: {today}; points used: {int(used.sum())}; "
         f"cross-validated median APE: {cv_median_ape:.1f}%",
         "",
     ]
-    for f, family in enumerate(families):
+    meas = np.array([c.measured for c in cases])
+    counts = [
+        int((used & np.array([c.family == f for c in cases])).sum()) for f in range(len(families))
+    ]
+    main: dict[str, int] = {}
+    for f, name in enumerate(families):
+        fam = name.split("/")[0]
+        if counts[f] and (fam not in main or counts[f] > counts[main[fam]]):
+            main[fam] = f
+    for f, name in enumerate(families):
         sel = used & np.array([c.family == f for c in cases])
         if not sel.any():
             continue
-        meas = np.array([c.measured for c in cases])[sel]
-        err = np.median(np.abs(predicted[sel] - meas) / meas) * 100
-        lines.append(f"[family.{family}]")
-        for (name, _, _), value in zip(FIT_FIELDS, knobs[f], strict=True):
-            key, scale = _KEYS[name]
-            lines.append(f"{key} = {float(value) * scale:.6g}")
-        ids = [c.point_id for c, s in zip(cases, sel, strict=True) if s]
-        lines.append(f"points = {json.dumps(ids)}")
-        lines.append(f"train_median_ape = {err:.3f}")
-        lines.append("")
+        fam, _, stack = name.partition("/")
+        heads = [f"[family.{fam}]"] if main[fam] == f else []
+        heads += [f'[stack."{name}"]'] if stack else []
+        for head in heads:
+            lines.append(head)
+            if head.startswith("[family") and stack:
+                lines.append(f'stack = "{stack}"')
+            for (field, _, _), value in zip(FIT_FIELDS, knobs[f], strict=True):
+                key, scale = _KEYS[field]
+                lines.append(f"{key} = {float(value) * scale:.6g}")
+            ids = [c.point_id for c, s in zip(cases, sel, strict=True) if s]
+            err = np.median(np.abs(predicted[sel] - meas[sel]) / meas[sel]) * 100
+            lines.append(f"points = {json.dumps(ids)}")
+            lines.append(f"train_median_ape = {err:.3f}")
+            lines.append("")
     return "\n".join(lines)
 
 

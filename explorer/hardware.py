@@ -204,6 +204,7 @@ _EFFICIENCY = {
 _EFFICIENCY_FITTED = dict(
     _EFFICIENCY,
     points=Field(list),
+    stack=Field(str, required=False),
     train_median_ape=Field(float, minimum=0.0, sourced=False),
 )
 _PRICE = {

@@ -44,6 +44,7 @@ _POINT = {
     "system": Field(str),
     "model": Field(str),
     "framework": Field(str),
+    "stack": Field(str, required=False),
     "precision": Field(str, required=False, choices=PRECISIONS),
     "precision_basis": Field(str, required=False),
     "kv_precision": Field(str, required=False, choices=PRECISIONS),
@@ -130,6 +131,42 @@ def _check_point(table: dict[str, Any], where: str) -> Point:
         modellable=table["modellable"],
         data=dict(table),
     )
+
+
+# Software stack of a point: the first entry whose pattern occurs in its framework
+# (case-insensitive); an MLPerf closed submission runs the submitter's tuned build of
+# that framework, audited in the round, so it is a stack of its own ("<name>-mlperf").
+# A point may set ``stack`` to override the rule.
+_STACKS = (
+    ("tensorrt-llm", "tensorrt-llm"),
+    ("vllm", "vllm"),
+    ("sglang", "sglang"),
+    ("deepspeed", "deepspeed"),
+    ("jetstream", "jetstream"),
+    ("waferllm", "waferllm"),
+    ("aviator", "aviator"),
+    ("sambaflow", "sambaflow"),
+    ("sambanova cloud", "sambanova-cloud"),
+    ("cerebras inference", "cerebras-inference"),
+    ("groq", "groqcloud"),
+)
+# "provider API" points: the provider's own serving stack
+_PROVIDER_STACK = {
+    "cerebras": "cerebras-inference",
+    "groq": "groqcloud",
+    "sambanova": "sambanova-cloud",
+}
+
+
+def stack_of(point: Point) -> str:
+    """The point's software stack (see ``_STACKS``): e.g. "vllm", "tensorrt-llm-mlperf"."""
+    if point.get("stack"):
+        return point.get("stack")
+    framework = point.get("framework", "").lower()
+    name = next((s for pattern, s in _STACKS if pattern in framework), None)
+    if name is None:
+        name = _PROVIDER_STACK.get(point.vendor, "unknown") if "api" in framework else "other"
+    return f"{name}-mlperf" if point.scenario.startswith("mlperf") else name
 
 
 def load_points(directory: Path | None = None) -> list[Point]:

@@ -118,6 +118,9 @@ def build_parser() -> argparse.ArgumentParser:
     fl.add_argument(
         "--scenario", default="frontier-2026", help="built-in id (configs/scenarios/) or a file"
     )
+    fl.add_argument(
+        "--objective", choices=("tco", "power", "chips"), help="overrides the scenario's"
+    )
     fl.add_argument("--design-chip", action="store_true", help="add one chip designed for it")
     fl.add_argument("--plot", help="save the fleet as stacked bars (PNG/PDF/SVG)")
     fl.add_argument("--json", action="store_true")
@@ -690,6 +693,8 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
     from explorer.fleet_config import load_scenario
 
     scenario = load_scenario(args.scenario)
+    if args.objective:
+        scenario = dataclasses.replace(scenario, objective=args.objective)
     tech = fleet.scenario_tech(scenario, load_tech())
     n = len(scenario.tiers) * len(scenario.options)
     done = []

@@ -125,7 +125,8 @@ def _gap(plan: FleetPlan) -> dict[str, float] | None:
     if plan.integer is None or not plan.integer.feasible or not plan.relaxed.feasible:
         return None
     lp, ip = plan.relaxed.objective, plan.integer.objective
-    return {"integer": ip, "relaxed": lp, "gap_pct": 100.0 * (ip - lp) / max(abs(lp), 1e-30)}
+    gap = 100.0 * (ip - lp) / max(abs(lp), 1e-30)
+    return {"integer": ip, "relaxed": lp, "gap_pct": gap, "proven_optimal": plan.integer.optimal}
 
 
 def text(out: dict[str, Any]) -> str:
@@ -172,7 +173,10 @@ def text(out: dict[str, Any]) -> str:
         lines.append(f"cannot meet {name}: it would have to grow by {excess:,.1f} {unit}")
     if out["relaxation"]:
         g = out["relaxation"]
-        lines.append(f"integer vs continuous relaxation: {g['gap_pct']:.3f}% above the bound")
+        proof = "" if g["proven_optimal"] else " (time limit: best mix found, not proven optimal)"
+        lines.append(
+            f"integer vs continuous relaxation: {g['gap_pct']:.3f}% above the bound{proof}"
+        )
     if "design_chip" in out:
         lines += design_text(out["design_chip"], out["objective"])
     bad = [v for v in out["verified"] if not v["slo_met"]]

@@ -54,12 +54,13 @@ class MixProblem:
 class MixSolution:
     """x: replicas per column (integers from solve_integer); objective: cost . x;
     feasible: False when no x meets every row; duals: d objective / d b per row (from
-    solve_relaxed; <= 0 for a binding <= row), else None."""
+    solve_relaxed; <= 0 for a binding <= row), else None; optimal: proven optimal."""
 
     x: np.ndarray
     objective: float
     feasible: bool
     duals: np.ndarray | None = None
+    optimal: bool = True  # False: a time limit stopped the search before proof
 
 
 def _scale(p: MixProblem) -> float:
@@ -84,7 +85,8 @@ def solve_integer(p: MixProblem, time_limit_s: float = 60.0) -> MixSolution:
     if res.x is None:
         return MixSolution(x=np.zeros(n), objective=float("inf"), feasible=False)
     x = np.round(res.x)
-    return MixSolution(x=x, objective=float(p.cost @ x), feasible=True)
+    # status 1: the time limit ended the search with a feasible, unproven mix
+    return MixSolution(x=x, objective=float(p.cost @ x), feasible=True, optimal=res.status == 0)
 
 
 def solve_relaxed(p: MixProblem) -> MixSolution:

@@ -303,3 +303,17 @@ def test_design_option_caps_and_economics(tmp_path):
     assert q.integer.objective < p.integer.objective
     with pytest.raises(ConfigError, match="economics: unknown key 'wacc'"):
         parse_scenario(dict(SMALL, economics={"wacc": 0.1, "sources": {"wacc": "x"}}), "s.toml")
+
+
+def test_cli_objective_power_uses_no_more_power_than_tco(tmp_path, capsys):
+    path = _write(tmp_path, SMALL)
+    outs = {}
+    for objective in ("tco", "power"):
+        assert run(["fleet", "--scenario", path, "--objective", objective, "--json"]) == 0
+        outs[objective] = json.loads(capsys.readouterr().out)
+    assert outs["power"]["objective"] == "power"
+    power = {k: v["totals"]["power_mw"] for k, v in outs.items()}
+    tco = {k: v["totals"]["tco_musd_per_year"] for k, v in outs.items()}
+    # each is optimal for its own objective (HiGHS's relative gap is 1e-6)
+    assert power["power"] <= power["tco"] * (1 + 1e-5)
+    assert tco["tco"] <= tco["power"] * (1 + 1e-5)

@@ -317,3 +317,23 @@ def test_cli_objective_power_uses_no_more_power_than_tco(tmp_path, capsys):
     # each is optimal for its own objective (HiGHS's relative gap is 1e-6)
     assert power["power"] <= power["tco"] * (1 + 1e-5)
     assert tco["tco"] <= tco["power"] * (1 + 1e-5)
+
+
+def test_builtin_scenario_is_served_within_its_cap():
+    """The README's fleet: every tier's demand met, every used column's SLOs met on an
+    exact re-check, power within the cap, and the integer optimum within 1% of the
+    relaxation."""
+    p = fleet.plan(load_scenario("frontier-2026"))
+    assert p.feasible and not p.unservable
+    x = p.integer.x
+    for t in p.scenario.tiers:
+        served = sum(
+            c.rate * n
+            for c, n in zip(p.columns, x, strict=True)
+            if c.tier == t.id and c.role != fleet.PREFILL
+        )
+        assert served >= t.demand_tokens_per_s
+    assert sum(c.power_w * n for c, n in zip(p.columns, x, strict=True)) <= p.scenario.power_cap_w
+    checks = fleet.verify(p)
+    assert checks and all(v["slo_met"] for v in checks)
+    assert p.integer.objective <= 1.01 * p.relaxed.objective

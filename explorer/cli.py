@@ -545,7 +545,8 @@ def cmd_pareto(args: argparse.Namespace) -> dict[str, Any]:
             if not bool(m.fits):
                 continue
             econ = economics(m, chip, info, tech)
-            value = econ["cost_usd_per_mtok"] if args.objective == "tco_per_mtok" else float("nan")
+            value = econ["cost_usd_per_mtok"] if args.objective == "tco_per_mtok" else None
+            value = value if value is not None and np.isfinite(value) else None  # no price
             refs.setdefault(cid, []).append(
                 {"chips": n, "tpot_ms": float(m.tpot_s) * 1e3, "objective": value}
             )
@@ -557,7 +558,10 @@ def cmd_pareto(args: argparse.Namespace) -> dict[str, Any]:
         kinds = "HBM3E or SRAM-only" if args.memory == "all" else args.memory
         fig = plots.pareto_front(
             [(r["metrics"]["tpot_ms"], r["objective"], r["feasible"]) for r in front],
-            {k: [(p["tpot_ms"], p["objective"]) for p in v] for k, v in refs.items()},
+            {
+                k: [(p["tpot_ms"], p["objective"]) for p in v if p["objective"] is not None]
+                for k, v in refs.items()
+            },
             f"{args.model}, batch {args.batch:g}: optimised designs ({kinds}; "
             "manufacturing cost, no margin) vs reference chips (price where published)",
         )
@@ -580,7 +584,9 @@ def _pareto_text(out: dict[str, Any]) -> str:
     lines.append("  reference chips (fewest chips that hold the model, x2, x4):")
     for cid, pts in out["references"].items():
         text = ", ".join(
-            f"{p['chips']} chips {p['tpot_ms']:.2f} ms ${p['objective']:.3g}" for p in pts
+            f"{p['chips']} chips {p['tpot_ms']:.2f} ms "
+            + (f"${p['objective']:.3g}" if p["objective"] is not None else "(no price)")
+            for p in pts
         )
         lines.append(f"    {cid}: {text}")
     lines.append(f"  {out['seconds']:.1f} s for the front")

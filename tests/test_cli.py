@@ -173,3 +173,24 @@ def test_optimize_impossible_target_is_an_answer(capsys, tmp_path):
     assert out["binding"] in out["constraints"] and out["violation"] > 0
     assert out["reference"] is None
     assert out_file.read_text().startswith("[design]")
+
+
+def test_pareto_front_and_references(capsys, tmp_path):
+    """Two targets in one run: each feasible answer meets its target, a looser target
+    never costs more, reference chips without a price carry None (no NaN), and the plot
+    is written."""
+    import math
+
+    plot = tmp_path / "front.png"
+    argv = ["pareto", "--model", "llama-3.2-1b", "--tpot-ms", "2,20", "--memory", "HBM3E"]
+    out = _json(capsys, argv + ["--plot", str(plot)])
+    front = out["front"]
+    assert [r["target_tpot_ms"] for r in front] == [2.0, 20.0]
+    for r in front:
+        if r["feasible"]:
+            assert r["metrics"]["tpot_ms"] <= r["target_tpot_ms"] * (1 + 1e-6)
+    if all(r["feasible"] for r in front):
+        assert front[1]["objective"] <= front[0]["objective"] * (1 + 1e-3)
+    values = [p["objective"] for v in out["references"].values() for p in v]
+    assert values and all(v is None or math.isfinite(v) for v in values)
+    assert plot.stat().st_size > 10_000

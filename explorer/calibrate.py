@@ -48,6 +48,8 @@ FIT_FIELDS = (
     ("eff_link", 0.1, 0.95),
     ("layer_latency_s", 0.0, 400e-6),  # up to eager-mode launches (~20 kernels x 20 us)
     ("step_latency_s", 0.0, 5e-3),
+    # one router cycle (~1 ns) up to ~100 cycles of core work per step of a mesh wavefront
+    ("mesh_hop_latency_s", 0.0, 100e-9),
 )
 N_KNOBS = len(FIT_FIELDS)
 _LO = np.array([lo for _, lo, _ in FIT_FIELDS])
@@ -70,6 +72,7 @@ def knobs_of(chip: Chip) -> np.ndarray:
             float(chip.eff_link),
             float(chip.layer_latency_s),
             float(chip.step_latency_s),
+            float(chip.mesh_hop_latency_s),
         ]
     )
 
@@ -83,6 +86,7 @@ def with_knobs(chip: Chip, k: jax.Array) -> Chip:
         eff_link=k[4],
         layer_latency_s=k[5],
         step_latency_s=k[6],
+        mesh_hop_latency_s=k[7],
     )
 
 

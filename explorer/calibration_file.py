@@ -25,6 +25,7 @@ _KEYS = {
     "eff_link": ("link_bw", 1.0),
     "layer_latency_s": ("layer_latency_us", 1e6),
     "step_latency_s": ("step_latency_us", 1e6),
+    "mesh_hop_latency_s": ("mesh_hop_ns", 1e9),
 }
 
 

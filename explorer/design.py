@@ -41,7 +41,14 @@ import jax.numpy as jnp
 
 from explorer import units
 from explorer.configio import CONFIG_DIR, ConfigError, Field, check_table, read_toml
-from explorer.hardware import PRECISIONS, TOPOLOGIES, Chip, load_efficiency, load_physics
+from explorer.hardware import (
+    DEFAULT_MESH_HOP_S,
+    PRECISIONS,
+    TOPOLOGIES,
+    Chip,
+    load_efficiency,
+    load_physics,
+)
 
 MEMORY_NONE = "none"
 SRAM_KINDS = ("scratchpad", "cache")
@@ -841,6 +848,9 @@ def design_to_chip(
         eff_link=_f(eff["link_bw"]),
         layer_latency_s=_f(eff["layer_latency_us"] * units.US),
         step_latency_s=_f(eff["step_latency_us"] * units.US),
+        # A design is not modelled as a mesh of small cores: no traversal term (model.md 6.5).
+        core_sram_bytes=_f(jnp.zeros_like(c)),
+        mesh_hop_latency_s=_f(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S / units.NS) * units.NS),
     )
 
 

@@ -63,11 +63,15 @@ class Chip:
       topology: (4,) weights over TOPOLOGIES (one-hot for real chips).
       link_latency_s: collective latency (switch/mesh) or per-hop latency (ring/torus) [s].
       scale_out_latency_s: collective latency across domains [s].
+      core_sram_bytes: SRAM per core of a chip whose weights are spread over a 2-D mesh
+        of small cores (wafer-scale); 0 for every other chip (no traversal term) [B].
     Efficiency factors and fixed latencies (what calibration fits):
       eff_gemm, eff_attn: achieved fraction of peak compute [-].
       eff_mem: (3,) achieved fraction of each tier's bandwidth [-].
       eff_link: achieved fraction of link bandwidth [-].
       layer_latency_s: fixed time per layer per step [s]; step_latency_s: per step [s].
+      mesh_hop_latency_s: effective latency of one core-to-core step of a token's
+        wavefront across the on-chip core mesh (used only where core_sram_bytes > 0) [s].
     """
 
     peak_flops_per_s: jax.Array
@@ -90,6 +94,8 @@ class Chip:
     eff_link: jax.Array
     layer_latency_s: jax.Array
     step_latency_s: jax.Array
+    core_sram_bytes: jax.Array
+    mesh_hop_latency_s: jax.Array
 
     def replace(self, **changes: Any) -> Chip:
         """A copy with some fields changed (values converted to float arrays)."""
@@ -163,7 +169,15 @@ _TOP = {
     "power": Field(dict),
     "area": Field(dict, required=False),
     "price": Field(dict, required=False),
+    "core_mesh": Field(dict, required=False),
 }
+# The on-chip core mesh of a spatial (wafer-scale) chip: docs/model.md section 6.5.
+_CORE_MESH = {
+    "kind": Field(str),
+    "sram_kib_per_core": Field(float, positive=True),
+}
+# One router cycle at ~1 GHz: the mesh hop latency of a family that gives none.
+DEFAULT_MESH_HOP_S = 1e-9
 _COMPUTE = {f"{p}_tflops": Field(float, required=False, positive=True) for p in PRECISIONS[:4]}
 _COMPUTE["int8_tops"] = Field(float, required=False, positive=True)
 _MEMORY = {
@@ -200,6 +214,7 @@ _EFFICIENCY = {
     "link_bw": Field(float, positive=True),
     "layer_latency_us": Field(float, minimum=0.0),
     "step_latency_us": Field(float, minimum=0.0),
+    "mesh_hop_ns": Field(float, required=False, minimum=0.0),
 }
 _EFFICIENCY_FITTED = dict(
     _EFFICIENCY,
@@ -278,7 +293,10 @@ def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[st
         fitted = read_toml(path).get("family", {})
         if family in fitted:
             where = f"configs/calibration.toml: family.{family}"
-            return check_table(fitted[family], _EFFICIENCY_FITTED, where, need_sources=False)
+            knobs = check_table(fitted[family], _EFFICIENCY_FITTED, where, need_sources=False)
+            if "mesh_hop_ns" not in knobs:  # written before the knob existed: the default
+                return {**load_efficiency(family, where, calibrated=False), **knobs}
+            return knobs
     table = read_toml(CONFIG_DIR / "efficiency.toml")
     families = table.get("family", {})
     if family not in families:
@@ -303,6 +321,10 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
     if "area" in data:
         check_table(data["area"], _AREA, f"{where}: area")
     price = check_table(data["price"], _PRICE, f"{where}: price") if "price" in data else None
+    mesh = data.get("core_mesh")
+    if mesh is not None:
+        check_table(mesh, _CORE_MESH, f"{where}: core_mesh")
+    core_sram = 0.0 if mesh is None else mesh["sram_kib_per_core"] * units.KIB
     physics = load_physics()
     eff = load_efficiency(data["family"], where, calibrated)
     peaks = _peaks(compute, f"{where}: compute")
@@ -336,10 +358,13 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
         eff_link=_arr(eff["link_bw"]),
         layer_latency_s=_arr(eff["layer_latency_us"] * units.US),
         step_latency_s=_arr(eff["step_latency_us"] * units.US),
+        core_sram_bytes=_arr(core_sram),
+        mesh_hop_latency_s=_arr(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S * 1e9) * units.NS),
     )
     estimated = tuple(
         f"{section}.{key}"
-        for section in ("compute", "scale_up", "scale_out", "power")
+        for section in ("compute", "scale_up", "scale_out", "power", "core_mesh")
+        if section in data
         for key, text in data[section]["sources"].items()
         if str(text).lower().startswith("estimate")
     ) + tuple(
@@ -418,6 +443,8 @@ def make_chip(
     eff_link: float = 1.0,
     layer_latency_s: float = 0.0,
     step_latency_s: float = 0.0,
+    core_sram_bytes: float = 0.0,
+    mesh_hop_latency_s: float = DEFAULT_MESH_HOP_S,
 ) -> Chip:
     """A hypothetical chip from SI numbers (every keyword is a physical quantity).
 
@@ -462,4 +489,6 @@ def make_chip(
         eff_link=f(eff_link),
         layer_latency_s=f(layer_latency_s),
         step_latency_s=f(step_latency_s),
+        core_sram_bytes=f(core_sram_bytes),
+        mesh_hop_latency_s=f(mesh_hop_latency_s),
     )

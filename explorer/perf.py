@@ -8,7 +8,9 @@ Composition (docs/model.md has every equation with its assumption and source):
 2. For a pass (prefill of the prompts, or one decode step of a micro-batch), each
    op class (weight GEMMs, attention, other) takes the roofline max of its compute
    time and its memory time, the latter split over the tiers by their traffic share;
-   plus tensor-parallel communication and a fixed latency per layer.
+   plus tensor-parallel communication, a fixed latency per layer and, on chips whose
+   weights are spread over a mesh of small cores, the wavefront's traversal of the
+   layer's region of that mesh.
 3. A token's path crosses all layers, the LM head and pp-1 pipeline hops. In decode,
    m micro-batches share the pipeline: a round takes max(path, m x slowest stage).
 4. Speculative decoding divides the round by the expected tokens per round; the
@@ -106,6 +108,28 @@ def resident_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Ar
     return weights + kv + act
 
 
+def layer_weight_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Array:
+    """Bytes of one average layer's weights held on each chip of its stage [B]."""
+    head = 0.0 if model.tied_embeddings else float(model.lm_head_params)
+    body = model.total_params - model.embedding_params - head
+    return body / model.n_layers * PRECISION_BYTES[scenario.weight_precision] / mapping.tp
+
+
+def mesh_traversal(chip: Chip, layer_bytes: jax.Array) -> jax.Array:
+    """Latency of a token's wavefront across one layer's region of the core mesh [s].
+
+    t = 2 sqrt(layer_bytes / core_sram_bytes) * mesh_hop_latency_s (docs/model.md 6.5):
+    the layer's weights fill a square region of N = layer_bytes / core_sram_bytes cores;
+    the input vector is broadcast across it and the partial sums are reduced back
+    across it, sqrt(N) hops each way. Zero (value and gradient) where core_sram_bytes
+    is 0, i.e. on every chip that is not a mesh of small cores.
+    """
+    mesh = chip.core_sram_bytes > 0.0
+    cores = safe_div(layer_bytes, jnp.where(mesh, chip.core_sram_bytes, 1.0))
+    hops = 2.0 * jnp.sqrt(jnp.where(mesh & (cores > 0.0), cores, 1.0))
+    return jnp.where(mesh & (cores > 0.0), hops * chip.mesh_hop_latency_s, 0.0)
+
+
 def _roofline(flops, nbytes, peak, eff, spb, mode):
     """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0)."""
     t_compute = safe_div(flops, peak * eff)
@@ -139,12 +163,16 @@ def _layer_comm(
     return time, ar_bytes + (1.0 - moe_frac) * ar_bytes + moe_frac * moe_bytes
 
 
-def _pass_time(chip, model, mapping, tr: PassTraffic, spb, peak, mode):
-    """(layer time, layer breakdown, head time, head breakdown) of one pass."""
+def _pass_time(chip, model, mapping, tr: PassTraffic, spb, peak, mode, t_mesh):
+    """(layer time, layer breakdown, head time, head breakdown) of one pass.
+
+    t_mesh: on-chip mesh traversal per layer [s] (:func:`mesh_traversal`), in "comm".
+    """
     t_g, bd_g = _roofline(tr.gemm_flops, tr.gemm_bytes, peak, chip.eff_gemm, spb, mode)
     t_a, bd_a = _roofline(tr.attn_flops, tr.attn_bytes, peak, chip.eff_attn, spb, mode)
     t_o, bd_o = _roofline(tr.other_flops, tr.other_bytes, peak, chip.eff_gemm, spb, mode)
     t_c, _ = _layer_comm(chip, model, mapping, tr.msg_bytes)
+    t_c = t_c + t_mesh
     fixed = (
         jnp.array([0.0, 0.0, 0.0, 0.0, 1.0, 0.0]) * t_c
         + jnp.array([0.0, 0.0, 0.0, 0.0, 0.0, 1.0]) * chip.layer_latency_s
@@ -213,6 +241,7 @@ def predict(
     res = resident_bytes(model, scenario, mapping)
     share, slack = place(chip, res, mode)
     spb = seconds_per_byte(chip, share)
+    t_mesh = mesh_traversal(chip, layer_weight_bytes(model, scenario, mapping))
 
     # --- prefill: prefill_batch prompts through every stage, one after another ---
     p_len, o_len = scenario.prompt_tokens, scenario.output_tokens
@@ -228,7 +257,7 @@ def predict(
         1.0,
         prefill=True,
     )
-    tl_p, bd_lp, th_p, bd_hp = _pass_time(chip, model, mapping, tr_p, spb, peak, mode)
+    tl_p, bd_lp, th_p, bd_hp = _pass_time(chip, model, mapping, tr_p, spb, peak, mode, t_mesh)
     hop_p = comm.hop(chip, n_chips, tr_p.msg_bytes / tp)
     path_p = n_l * tl_p + th_p + (pp - 1.0) * hop_p + chip.step_latency_s
     e_p = _pass_energy(chip, model, mapping, tr_p, share, prec, 1.0)
@@ -243,7 +272,7 @@ def predict(
     q = scenario.spec_k + 1.0
     ctx = mean_context(model, p_len, p_len + o_len)
     tr_d = pass_traffic(model, scenario, mapping, batch / m, q, ctx, ctx, q)
-    tl_d, bd_ld, th_d, bd_hd = _pass_time(chip, model, mapping, tr_d, spb, peak, mode)
+    tl_d, bd_ld, th_d, bd_hd = _pass_time(chip, model, mapping, tr_d, spb, peak, mode, t_mesh)
     hop_d = comm.hop(chip, n_chips, tr_d.msg_bytes / tp)
     path_d = n_l * tl_d + th_d + (pp - 1.0) * hop_d
     stage_d = stage_layers * tl_d + th_d

@@ -20,6 +20,7 @@ PETA = 1e15
 MEGA = 1e6  # watts per megawatt (power), and other non-byte quantities
 
 US = 1e-6  # microsecond, in seconds
+NS = 1e-9  # nanosecond, in seconds
 MS = 1e-3  # millisecond, in seconds
 
 PJ = 1e-12  # picojoule, in joules

@@ -13,7 +13,7 @@ from explorer.calibration_file import render, write_atomic
 from explorer.hardware import load_efficiency
 from explorer.operating import best_operating_point
 
-TRUE = np.array([0.55, 0.35, 0.9, 0.65, 0.8, 12e-6, 150e-6])
+TRUE = np.array([0.55, 0.35, 0.9, 0.65, 0.8, 12e-6, 150e-6, 1e-9])
 
 
 def _synthetic_cases():
@@ -74,7 +74,7 @@ def test_calibration_recovers_known_knobs():
 
 
 def test_knob_bounds_hold():
-    u = np.array([-50.0, 50.0, 0.0, -50.0, 50.0, -50.0, 50.0])
+    u = np.array([-50.0, 50.0, 0.0, -50.0, 50.0, -50.0, 50.0, 0.0])
     k = np.asarray(cal.from_u(u))
     lo = np.array([lo for _, lo, _ in cal.FIT_FIELDS])
     hi = np.array([hi for _, _, hi in cal.FIT_FIELDS])
@@ -126,7 +126,7 @@ def test_operating_point_respects_slos():
 
 # A second software stack on the same chip: slower kernels (lower memory and GEMM
 # efficiency) and eager-mode launches (a larger per-layer latency).
-TRUE_B = np.array([0.4, 0.35, 0.9, 0.45, 0.8, 60e-6, 150e-6])
+TRUE_B = np.array([0.4, 0.35, 0.9, 0.45, 0.8, 60e-6, 150e-6, 1e-9])
 
 
 def _two_stack_cases():

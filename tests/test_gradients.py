@@ -27,6 +27,7 @@ def strong(chip):
 
 H100 = strong(ex.load_chip("h100-sxm"))
 MI300X = strong(ex.load_chip("mi300x"))
+WSE3 = strong(ex.load_chip("wse-3"))
 # Hypothetical: a large SRAM tier far faster than HBM, then a slow DDR tier.
 SRAM_HEAVY = H100.replace(
     mem_capacity_bytes=[8e9, 24e9, 256e9],
@@ -79,13 +80,27 @@ CASES = {
         ex.make_mapping(2, 1, 2),
     ),
     "sram-heavy-llama8b-pp4-near-capacity": _sram_case,
+    # a mesh-of-cores chip: the on-chip traversal term (core_sram_bytes, mesh_hop_latency_s)
+    "wse3-llama8b-b1": lambda: (
+        WSE3,
+        LLAMA,
+        ex.make_scenario(1, 1024, 256),
+        ex.make_mapping(1, 1, 1),
+    ),
 }
 
 
 def _leaf_elements(chip):
-    """(field, index, value) of every continuous scalar in the chip."""
+    """(field, index, value) of every continuous scalar in the chip.
+
+    core_sram_bytes = 0 means "not a mesh of cores" (the traversal term is off); any
+    positive value switches it on with a finite size, so 0 is a flag there, like the
+    topology one-hot, and is differentiated only where it is positive (the WSE-3 case).
+    """
     for field in CONTINUOUS_FIELDS:
         leaf = np.asarray(getattr(chip, field))
+        if field == "core_sram_bytes" and not np.all(leaf > 0):
+            continue
         for idx in np.ndindex(leaf.shape):
             yield field, idx, float(leaf[idx])
 

@@ -1,9 +1,13 @@
 """Hand-computed prefill and decode cases for a tiny dense model, and perf limits."""
 
+import functools
+
+import jax
 import jax.numpy as jnp
 import pytest
 
 import explorer as ex
+from explorer import perf
 from explorer.perf import spec_tokens_per_round
 from explorer.workload import Model
 
@@ -155,3 +159,84 @@ def test_power_limit_throttles():
     m = ex.predict(hot, TINY, ex.make_scenario(1, 10, 2), ex.make_mapping())
     assert float(m.throttle) > 1.0
     assert float(m.power_w) == pytest.approx(1e-3, rel=1e-6)
+
+
+# --- on-chip mesh traversal (docs/model.md section 6.5) --------------------------------
+
+
+def test_mesh_traversal_by_hand():
+    """TINY in bf16: a layer's weights are 36864 x 2 B = 73728 B. With 4608 B of SRAM per
+    core they fill 16 cores, a 4 x 4 region: 2 x 4 = 8 hops at 10 ns = 80 ns per layer,
+    x 2 layers = 160 ns more TPOT and TTFT, all in "comm". With tp = 2 each chip holds
+    36864 B: 8 cores, 2 sqrt(8) hops = 56.57 ns per layer."""
+    sc = ex.make_scenario(1, 10, 2)
+    flat = ideal_chip(1e12, mesh_hop_latency_s=10e-9)
+    mesh = ideal_chip(1e12, core_sram_bytes=4608.0, mesh_hop_latency_s=10e-9)
+    base = ex.predict(flat, TINY, sc, ex.make_mapping())
+    m = ex.predict(mesh, TINY, sc, ex.make_mapping())
+    assert float(m.tpot_s - base.tpot_s) == pytest.approx(160e-9, rel=1e-6)
+    assert float(m.ttft_s - base.ttft_s) == pytest.approx(160e-9, rel=1e-6)
+    assert float(m.decode_breakdown_s[4]) == pytest.approx(160e-9, rel=1e-6)
+    layer = perf.layer_weight_bytes(TINY, sc, ex.make_mapping(tp=2))
+    assert float(layer) == pytest.approx(36864.0)
+    assert float(perf.mesh_traversal(mesh, layer)) == pytest.approx(2 * 8**0.5 * 10e-9, rel=1e-9)
+
+
+def test_mesh_traversal_grows_with_bytes_and_is_off_elsewhere():
+    """More weight bytes per chip -> more hops (sqrt); less SRAM per core -> more hops;
+    no term on a chip with core_sram_bytes = 0, i.e. every reference chip but the wafers."""
+    wse = ex.load_chip("wse-3", calibrated=False)
+    t = [float(perf.mesh_traversal(wse, jnp.asarray(b))) for b in (1e8, 4e8, 1.6e9)]
+    assert 0 < t[0] < t[1] < t[2]
+    assert t[1] / t[0] == pytest.approx(2.0) and t[2] / t[1] == pytest.approx(2.0)
+    small = wse.replace(core_sram_bytes=wse.core_sram_bytes / 4)
+    assert float(perf.mesh_traversal(small, jnp.asarray(1e8))) == pytest.approx(2 * t[0])
+    for chip_id in ex.list_ids("chips"):
+        chip = ex.load_chip(chip_id, calibrated=False)
+        on = chip_id in ("wse-2", "wse-3")
+        assert (float(chip.core_sram_bytes) > 0) == on, chip_id
+        assert (float(perf.mesh_traversal(chip, jnp.asarray(1e9))) > 0) == on, chip_id
+    h100 = ex.load_chip("h100-sxm", calibrated=False)
+    model, sc, mp = ex.load_model("llama-3.1-8b"), ex.make_scenario(1, 128, 8), ex.make_mapping()
+    a = ex.predict(h100, model, sc, mp)
+    b = ex.predict(h100.replace(mesh_hop_latency_s=1e-6), model, sc, mp)
+    assert float(a.tpot_s) == float(b.tpot_s)
+
+
+def test_mesh_traversal_finite_at_zero():
+    """core_sram_bytes = 0 (the 'no mesh' value) and zero layer bytes: value 0, gradients
+    finite (0), no NaN."""
+    chip = ex.make_chip(peak_flops_per_s=1e12, mem_bytes=1e9, core_sram_bytes=0.0)
+
+    def f(c, b):
+        return perf.mesh_traversal(chip.replace(core_sram_bytes=c), b)
+
+    for c, b in ((0.0, 1e6), (48e3, 0.0), (0.0, 0.0)):
+        c, b = jnp.asarray(c, dtype=jnp.float64), jnp.asarray(b, dtype=jnp.float64)
+        value = f(c, b)
+        grads = jax.grad(f, argnums=(0, 1))(c, b)
+        assert float(value) == 0.0
+        assert all(bool(jnp.isfinite(g)) and float(g) == 0.0 for g in grads)
+
+
+def test_mesh_traversal_gradient_by_finite_differences():
+    """float64: d t / d core_sram_bytes and d t / d mesh_hop_latency_s against central
+    differences (t = 2 sqrt(W / c) h, so dt/dc = -t / (2c) and dt/dh = t / h)."""
+    wse = ex.load_chip("wse-3", calibrated=False)
+    wse = jax.tree_util.tree_map(lambda x: jnp.asarray(x, dtype=jnp.float64), wse)
+    layer = jnp.asarray(4.36e8, dtype=jnp.float64)
+
+    def t(c, h):
+        return perf.mesh_traversal(wse.replace(core_sram_bytes=c, mesh_hop_latency_s=h), layer)
+
+    c0, h0 = float(wse.core_sram_bytes), float(wse.mesh_hop_latency_s)
+    x = functools.partial(jnp.asarray, dtype=jnp.float64)
+    gc, gh = jax.grad(t, argnums=(0, 1))(x(c0), x(h0))
+    dc, dh = 1e-6 * c0, 1e-6 * h0
+    fd_c = (t(x(c0 + dc), x(h0)) - t(x(c0 - dc), x(h0))) / (2 * dc)
+    fd_h = (t(x(c0), x(h0 + dh)) - t(x(c0), x(h0 - dh))) / (2 * dh)
+    assert float(gc) == pytest.approx(float(fd_c), rel=1e-6)
+    assert float(gh) == pytest.approx(float(fd_h), rel=1e-6)
+    t0 = float(t(x(c0), x(h0)))
+    assert float(gc) == pytest.approx(-t0 / (2 * c0), rel=1e-9)
+    assert float(gh) == pytest.approx(t0 / h0, rel=1e-9)

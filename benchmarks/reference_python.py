@@ -14,7 +14,8 @@ explorer's pytrees. The architecture is reduced once to counts by ``model_sizes`
     resident  R = weights of the worst stage / tp + KV at the final context + activations
     placement  tiers fill fastest first; overflow is charged at the slowest tier
     roofline   t = max(FLOPs / (peak eff), bytes sum_t share_t / (bw_t eff_t)) per op class
-    layer      gemm + attention + other + collectives + fixed latency
+    layer      gemm + attention + other + collectives + mesh traversal + fixed latency
+    mesh       2 sqrt(layer weight bytes per chip / SRAM per core) x hop latency, or 0
     prefill    TTFT = max(L t_layer + t_head + (pp-1) hop + step, E_dyn / P_dyn)
     decode     round = max(path, m x stage) + step; TPOT = throttled round x draft / tau
 """
@@ -253,7 +254,16 @@ def _layer_comm(chip, ms, tp, ep, msg) -> tuple[float, float]:
 # --- one pass ---------------------------------------------------------------------
 
 
-def _pass(chip, ms, tr, spb_sum, peak, tp, ep) -> tuple[float, float]:
+def _mesh(chip, ms, sc, tp) -> float:
+    """Wavefront across one layer's region of a wafer's core mesh [s] (model.md 6.5)."""
+    if chip["core_sram_bytes"] <= 0.0:
+        return 0.0
+    body = ms["total_params"] - ms["vocab_params"] - ms["head_params"]
+    layer_bytes = body / ms["n_layers"] * PRECISION_BYTES[sc["weight_precision"]] / tp
+    return 2.0 * math.sqrt(layer_bytes / chip["core_sram_bytes"]) * chip["mesh_hop_latency_s"]
+
+
+def _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh) -> tuple[float, float]:
     """(time of an average layer, time of the LM head) of one pass [s]."""
 
     def roof(flops, nbytes, eff):
@@ -265,6 +275,7 @@ def _pass(chip, ms, tr, spb_sum, peak, tp, ep) -> tuple[float, float]:
         + roof(tr["attn_flops"], tr["attn_bytes"], chip["eff_attn"])
         + roof(tr["other_flops"], tr["other_bytes"], chip["eff_gemm"])
         + comm
+        + mesh
         + chip["layer_latency_s"]
     )
     return layer, roof(tr["head_flops"], tr["head_bytes"], chip["eff_gemm"])
@@ -310,11 +321,12 @@ def predict(
     spb_sum = sum(s / max(b * e, TINY) for s, b, e in zip(share, bw, eff, strict=True))
     e_byte = sum(s * e for s, e in zip(share, chip["mem_energy_j_per_byte"], strict=True))
     p_dyn = max(n_chips * max(chip["tdp_w"] - chip["static_power_w"], 1e-3), TINY)
+    mesh = _mesh(chip, ms, sc, tp)
 
     # prefill: prefill_batch prompts of P tokens through every stage
     p_len, o_len, bp = sc["prompt_tokens"], sc["output_tokens"], sc["prefill_batch"]
     tr = _traffic(ms, sc, tp, bp, p_len, _mean_context(ms, 0.0, p_len), p_len, 1.0, True)
-    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep)
+    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh)
     hop = _hop(chip, n_chips, tr["msg_bytes"] / tp)
     path = n_l * layer + head + (pp - 1.0) * hop + chip["step_latency_s"]
     e_prefill = _energy(chip, ms, tr, e_byte, e_flop, tp, pp, ep)
@@ -326,7 +338,7 @@ def predict(
     q = k + 1.0
     ctx = _mean_context(ms, p_len, p_len + o_len)
     tr = _traffic(ms, sc, tp, batch / m, q, ctx, ctx, q, False)
-    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep)
+    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh)
     hop = _hop(chip, n_chips, tr["msg_bytes"] / tp)
     path = n_l * layer + head + (pp - 1.0) * hop
     stage = math.ceil(n_l / pp) * layer + head

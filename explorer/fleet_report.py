@@ -159,15 +159,23 @@ def text(out: dict[str, Any]) -> str:
                 f"${t['tco_musd_per_year']:.1f}M/yr, ${t['usd_per_mtok']:.3g} per Mtok"
             )
     tot = out["totals"]
-    by = ", ".join(f"{k} {v:,}" for k, v in tot["chips_by_option"].items())
-    lines.append(
-        f"\ntotal: {tot['chips']:,} chips ({by}), {tot['power_mw']:.1f} MW, "
-        f"capex ${tot['capex_musd'] / 1e3:.2f}B, TCO ${tot['tco_musd_per_year']:.0f}M/yr"
-    )
-    for c in out["caps"]:
-        bind = f"BINDING, shadow price {c['shadow_price_per_unit']:.3g}/{c['unit']}/yr" \
-            if c["binding"] else "slack"  # fmt: skip
-        lines.append(f"cap {c['cap']}: {c['used']:,.1f} of {c['limit']:,.1f} {c['unit']} ({bind})")
+    if tot["chips"]:
+        by = ", ".join(f"{k} {v:,}" for k, v in tot["chips_by_option"].items())
+        lines.append(
+            f"\ntotal: {tot['chips']:,} chips ({by}), {tot['power_mw']:.1f} MW, "
+            f"capex ${tot['capex_musd'] / 1e3:.2f}B, TCO ${tot['tco_musd_per_year']:.0f}M/yr"
+        )
+        for c in out["caps"]:
+            bind = (
+                f"BINDING, shadow price {c['shadow_price_per_unit']:.3g}/{c['unit']}/yr"
+                if c["binding"]
+                else "slack"
+            )
+            lines.append(
+                f"cap {c['cap']}: {c['used']:,.1f} of {c['limit']:,.1f} {c['unit']} ({bind})"
+            )
+    else:
+        lines.append("\nno mix of these chips meets every cap")
     for name, excess in out["shortfall"].items():
         unit = "MW" if "power" in name else "chips"
         lines.append(f"cannot meet {name}: it would have to grow by {excess:,.1f} {unit}")

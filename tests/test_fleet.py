@@ -337,3 +337,17 @@ def test_builtin_scenario_is_served_within_its_cap():
     checks = fleet.verify(p)
     assert checks and all(v["slo_met"] for v in checks)
     assert p.integer.objective <= 1.01 * p.relaxed.objective
+
+
+def test_cli_cap_too_small_is_an_answer(tmp_path, capsys):
+    """A power cap below any mix's draw: exit 0, feasible false, and how far the cap
+    would have to grow (its shortfall, in MW) in JSON and in text."""
+    data = dict(json.loads(json.dumps(SMALL)), power_cap_mw=1e-4)
+    path = _write(tmp_path, data)
+    assert run(["fleet", "--scenario", path, "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["feasible"] is False and out["infeasible_tiers"] == []
+    assert out["shortfall"]["power cap"] > 0
+    assert run(["fleet", "--scenario", path]) == 0
+    text = capsys.readouterr().out
+    assert text.startswith("INFEASIBLE") and "cannot meet power cap" in text

@@ -30,6 +30,7 @@ from explorer.configio import ConfigError
 from explorer.cost import manufacturing_cost, tco_per_hour
 from explorer.design import Design, Tech, load_tech
 from explorer.design_file import load_design_chip
+from explorer.economics import chip_capex
 from explorer.fleet_config import FleetScenario, Option, Tier
 from explorer.hardware import Chip, ChipInfo, load_chip, load_chip_info
 from explorer.mapping import make_mapping
@@ -108,8 +109,6 @@ def make_offer(option: Option, tech: Tech, markup: float = 1.0) -> Offer:
         mfg = float(manufacturing_cost(design, tech)["total_usd"])
         capex, basis = mfg * markup, f"design: manufacturing cost x markup {markup:g}"
     else:
-        from explorer.economics import chip_capex
-
         capex, basis = chip_capex(info, tech)
     if not np.isfinite(capex):
         raise ConfigError(f"option '{option.name}': no price and no cost model ({basis})")
@@ -131,8 +130,9 @@ def make_offer(option: Option, tech: Tech, markup: float = 1.0) -> Offer:
 
 
 def replica_pool(chip: Chip, model: Model, precision: str) -> int:
-    """Chips whose divisors are the replica sizes tried: 8x the first 2^a 3^b count
-    that can hold the weights (at least 8, a server), so 1/2, 1/4 of it are tried too."""
+    """Chips whose divisors are the replica sizes tried: 4x the first 2^a 3^b count whose
+    memory holds the weights (at least 8, a server), so that count, 2x and 4x of it and
+    every divisor are tried."""
     weights = model.total_params * PRECISION_BYTES[precision]
     lower = max(1.0, weights / max(float(np.sum(np.asarray(chip.mem_capacity_bytes))), 1.0))
     first = chip_counts(np.ceil(lower), 10**7)[0]

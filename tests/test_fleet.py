@@ -351,3 +351,44 @@ def test_cli_cap_too_small_is_an_answer(tmp_path, capsys):
     assert run(["fleet", "--scenario", path]) == 0
     text = capsys.readouterr().out
     assert text.startswith("INFEASIBLE") and "cannot meet power cap" in text
+
+
+def test_relaxed_cost_gradient_matches_finite_differences(small_plan):
+    """dV/d(HBM bandwidth) of the relaxed fleet cost, by the envelope theorem through
+    the model (fleet_sensitivity), against central differences of re-solved relaxations
+    with every column's rate recomputed on the perturbed chip."""
+    import dataclasses
+
+    from explorer import fleet_sensitivity as fs
+    from explorer.mix import solve_relaxed
+
+    p = small_plan
+    x = p.relaxed.x
+    option = next(c.option for c, v in zip(p.columns, x, strict=True) if v > 0)
+    offer = next(o for o in p.offers if o.name == option)
+    tiers = {t.id: t for t in p.scenario.tiers}
+    model = load_model("llama-3.1-8b")
+    for c in p.columns:  # the rates re-derived at the base chip are the columns' own
+        if c.option == option:
+            rate = float(fs.column_rate(offer.chip, model, tiers[c.tier], c))
+            assert rate == pytest.approx(c.rate, rel=1e-5)
+
+    def relaxed_value(chip):
+        cols = [
+            dataclasses.replace(c, rate=float(fs.column_rate(chip, model, tiers[c.tier], c)))
+            if c.option == option
+            else c
+            for c in p.columns
+        ]
+        return solve_relaxed(fleet.mix_problem(p.scenario, p.offers, cols, set())).objective
+
+    bw = np.asarray(offer.chip.mem_bw_bytes_per_s, dtype=float)
+    grad = float(np.asarray(fs.gradient(p, option).mem_bw_bytes_per_s)[1])
+    h = 1e-4 * bw[1]
+    up, down = bw.copy(), bw.copy()
+    up[1] += h
+    down[1] -= h
+    fd = (relaxed_value(offer.chip.replace(mem_bw_bytes_per_s=up))
+          - relaxed_value(offer.chip.replace(mem_bw_bytes_per_s=down))) / (2 * h)  # fmt: skip
+    assert grad < 0  # more bandwidth, cheaper fleet
+    assert grad == pytest.approx(fd, rel=1e-3)

@@ -698,6 +698,8 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
     from explorer.design import load_tech
     from explorer.fleet_config import load_scenario
 
+    if args.plot and not Path(args.plot).parent.exists():  # fail before the work
+        raise ConfigError(f"--plot: folder '{Path(args.plot).parent}' does not exist")
     scenario = load_scenario(args.scenario)
     if args.objective:
         scenario = dataclasses.replace(scenario, objective=args.objective)

@@ -47,6 +47,9 @@ def _add_predict(sub: Any) -> None:
     p.add_argument("--tpot-slo-ms", type=float, help="with --batch auto: TPOT bound")
     p.add_argument("--ttft-slo-ms", type=float, help="with --batch auto: TTFT bound")
     p.add_argument("--uncalibrated", action="store_true", help="default efficiency knobs")
+    p.add_argument(
+        "--stack", help="the knobs fitted for this software stack (e.g. vllm; default: main)"
+    )
     p.add_argument("--prompt", type=float, default=1024, help="prompt tokens")
     p.add_argument("--output", type=float, default=256, help="generated tokens")
     p.add_argument("--precision", default="bf16", choices=PRECISIONS, help="weights/compute")
@@ -175,6 +178,12 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError("predict: give exactly one of --chip ID or --chip-file FILE")
     calibrated = not args.uncalibrated
     chip, info, design = _load_any_chip(args, calibrated)
+    if args.stack:
+        if args.uncalibrated or design is not None:
+            raise ConfigError("predict: --stack needs calibrated knobs of a chip (not a design)")
+        from explorer.hardware import with_stack
+
+        chip = with_stack(chip, info, args.stack)
     model = load_model(args.model)
     if args.chips < 1:
         raise ConfigError(f"predict: --chips must be >= 1, got {args.chips}")

@@ -307,6 +307,41 @@ def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[st
     return check_table(families[family], _EFFICIENCY, f"configs/efficiency.toml: family.{family}")
 
 
+def _efficiency_fields(eff: dict[str, float]) -> dict[str, jax.Array]:
+    """Chip fields of an efficiency table (configs/efficiency.toml or calibration.toml)."""
+    return dict(
+        eff_gemm=_arr(eff["gemm"]),
+        eff_attn=_arr(eff["attention"]),
+        eff_mem=_arr([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
+        eff_link=_arr(eff["link_bw"]),
+        layer_latency_s=_arr(eff["layer_latency_us"] * units.US),
+        step_latency_s=_arr(eff["step_latency_us"] * units.US),
+        mesh_hop_latency_s=_arr(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S * 1e9) * units.NS),
+    )
+
+
+def stack_efficiency(family: str, stack: str) -> dict[str, float]:
+    """The knobs fitted for one software stack of a family ([stack."family/stack"] of
+    configs/calibration.toml); an unknown stack names the known ones."""
+    fitted = read_toml(CONFIG_DIR / "calibration.toml").get("stack", {})
+    key = f"{family}/{stack}"
+    if key not in fitted:
+        known = sorted(k.split("/", 1)[1] for k in fitted if k.startswith(f"{family}/"))
+        raise ConfigError(
+            f"stack '{stack}' has no fitted knobs for family '{family}' in "
+            f"configs/calibration.toml (known: {', '.join(known) or 'none'})"
+        )
+    where = f'configs/calibration.toml: stack."{key}"'
+    knobs = check_table(fitted[key], _EFFICIENCY_FITTED, where, need_sources=False)
+    return {**load_efficiency(family, where, calibrated=False), **knobs}
+
+
+def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
+    """The chip with the efficiency knobs fitted for ``stack`` (e.g. "vllm") instead of
+    its family's main stack."""
+    return dataclasses.replace(chip, **_efficiency_fields(stack_efficiency(info.family, stack)))
+
+
 def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
     """Validate a chip config table and build (Chip, ChipInfo).
 
@@ -352,14 +387,8 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
         link_energy_j_per_byte=_arr(link_e),
         static_power_w=_arr(static),
         tdp_w=_arr(tdp),
-        eff_gemm=_arr(eff["gemm"]),
-        eff_attn=_arr(eff["attention"]),
-        eff_mem=_arr([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
-        eff_link=_arr(eff["link_bw"]),
-        layer_latency_s=_arr(eff["layer_latency_us"] * units.US),
-        step_latency_s=_arr(eff["step_latency_us"] * units.US),
         core_sram_bytes=_arr(core_sram),
-        mesh_hop_latency_s=_arr(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S * 1e9) * units.NS),
+        **_efficiency_fields(eff),
     )
     estimated = tuple(
         f"{section}.{key}"

@@ -194,3 +194,23 @@ def test_pareto_front_and_references(capsys, tmp_path):
     values = [p["objective"] for v in out["references"].values() for p in v]
     assert values and all(v is None or math.isfinite(v) for v in values)
     assert plot.stat().st_size > 10_000
+
+
+def test_predict_stack_uses_that_stacks_fitted_knobs(capsys):
+    """--stack vllm takes the amd-gpu/vllm knobs of configs/calibration.toml: the 2024
+    vLLM-on-ROCm stack decodes more slowly than the MLPerf build (the family's main
+    stack); an unknown stack, or a stack without calibration, exits 2 with one line."""
+    from explorer.configio import CONFIG_DIR, read_toml
+    from explorer.hardware import load_chip, load_chip_info, with_stack
+
+    base = ["predict", "--chip", "mi300x", "--model", "llama-3.1-8b", "--batch", "1"]
+    main = _json(capsys, base)
+    vllm = _json(capsys, base + ["--stack", "vllm"])
+    assert vllm["tpot_ms"] > main["tpot_ms"]
+    table = read_toml(CONFIG_DIR / "calibration.toml")["stack"]["amd-gpu/vllm"]
+    chip = with_stack(load_chip("mi300x"), load_chip_info("mi300x"), "vllm")
+    assert float(chip.eff_gemm) == pytest.approx(table["gemm"])
+    assert float(chip.layer_latency_s) == pytest.approx(table["layer_latency_us"] * 1e-6)
+    for extra in (["--stack", "nope"], ["--stack", "vllm", "--uncalibrated"]):
+        assert run(base + extra + ["--json"]) == 2
+        assert capsys.readouterr().err.count("\n") == 1

@@ -42,10 +42,10 @@ import jax.numpy as jnp
 from explorer import units
 from explorer.configio import CONFIG_DIR, ConfigError, Field, check_table, read_toml
 from explorer.hardware import (
-    DEFAULT_MESH_HOP_S,
     PRECISIONS,
     TOPOLOGIES,
     Chip,
+    efficiency_fields,
     load_efficiency,
     load_physics,
 )
@@ -842,15 +842,9 @@ def design_to_chip(
         link_energy_j_per_byte=_f(tech.link_energy_j_per_byte),
         static_power_w=_f(p["static_w"]),
         tdp_w=_f(p["total_w"]),
-        eff_gemm=_f(eff["gemm"]),
-        eff_attn=_f(eff["attention"]),
-        eff_mem=_f([eff["sram_bw"], eff["mem_bw"], eff["mem_bw"]]),
-        eff_link=_f(eff["link_bw"]),
-        layer_latency_s=_f(eff["layer_latency_us"] * units.US),
-        step_latency_s=_f(eff["step_latency_us"] * units.US),
         # A design is not modelled as a mesh of small cores: no traversal term (model.md 6.5).
         core_sram_bytes=_f(jnp.zeros_like(c)),
-        mesh_hop_latency_s=_f(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S / units.NS) * units.NS),
+        **efficiency_fields(eff),
     )
 
 

@@ -307,7 +307,7 @@ def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[st
     return check_table(families[family], _EFFICIENCY, f"configs/efficiency.toml: family.{family}")
 
 
-def _efficiency_fields(eff: dict[str, float]) -> dict[str, jax.Array]:
+def efficiency_fields(eff: dict[str, float]) -> dict[str, jax.Array]:
     """Chip fields of an efficiency table (configs/efficiency.toml or calibration.toml)."""
     return dict(
         eff_gemm=_arr(eff["gemm"]),
@@ -339,7 +339,7 @@ def stack_efficiency(family: str, stack: str) -> dict[str, float]:
 def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
     """The chip with the efficiency knobs fitted for ``stack`` (e.g. "vllm") instead of
     its family's main stack."""
-    return dataclasses.replace(chip, **_efficiency_fields(stack_efficiency(info.family, stack)))
+    return dataclasses.replace(chip, **efficiency_fields(stack_efficiency(info.family, stack)))
 
 
 def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
@@ -388,7 +388,7 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
         static_power_w=_arr(static),
         tdp_w=_arr(tdp),
         core_sram_bytes=_arr(core_sram),
-        **_efficiency_fields(eff),
+        **efficiency_fields(eff),
     )
     estimated = tuple(
         f"{section}.{key}"

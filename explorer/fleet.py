@@ -45,8 +45,9 @@ from explorer.mix import (
     solve_relaxed,
 )
 from explorer.operating import BATCHES, operating_grid, why_not
-from explorer.perf import predict
+from explorer.perf import Metrics, predict
 from explorer.planner import chip_counts
+from explorer.smooth import EXACT, Mode
 from explorer.traffic import resident_context
 from explorer.workload import PRECISION_BYTES, Model, Scenario, load_model, make_scenario
 
@@ -63,6 +64,7 @@ class Offer:
     design: Design | None
     capex_usd: float
     capex_basis: str
+    server_usd: float  # server and network share per chip (0 for a whole system)
     tco_usd_per_year: float  # per chip
     power_w: float  # provisioned IT power per chip
 
@@ -112,10 +114,10 @@ def make_offer(option: Option, tech: Tech, markup: float = 1.0) -> Offer:
         capex, basis = chip_capex(info, tech)
     if not np.isfinite(capex):
         raise ConfigError(f"option '{option.name}': no price and no cost model ({basis})")
-    system = info.tdp_scope == "system"
-    econ = dataclasses.replace(tech.economics, server_power_fraction=0.0) if system else None
-    econ = econ or tech.economics
-    tco = tco_per_hour(capex, float(chip.tdp_w), econ, 0.0 if system else None)
+    econ, server = tech.economics, tech.economics.server_network_usd_per_chip
+    if info.tdp_scope == "system":  # priced and powered as a whole system: no server share
+        econ, server = dataclasses.replace(econ, server_power_fraction=0.0), 0.0
+    tco = tco_per_hour(capex, float(chip.tdp_w), econ, server)
     power = float(chip.tdp_w) * (1.0 + econ.server_power_fraction)
     return Offer(
         option=option,
@@ -124,6 +126,7 @@ def make_offer(option: Option, tech: Tech, markup: float = 1.0) -> Offer:
         design=design,
         capex_usd=float(capex),
         capex_basis=basis,
+        server_usd=server,
         tco_usd_per_year=float(tco["total_usd_per_h"]) * units.YEAR / units.HOUR,
         power_w=power,
     )
@@ -139,8 +142,10 @@ def replica_pool(chip: Chip, model: Model, precision: str) -> int:
     return max(8, 4 * first)
 
 
-def _scenario(tier: Tier, prefill_batch: float) -> Scenario:
-    sc = make_scenario(1, tier.prompt_tokens, tier.output_tokens, precision=tier.precision)
+def _scenario(tier: Tier, prefill_batch: float, batch: float = 1.0) -> Scenario:
+    """The tier's scenario at ``batch``; ``prefill_batch`` may exceed it (the grid caps
+    it at each batch it tries)."""
+    sc = make_scenario(batch, tier.prompt_tokens, tier.output_tokens, precision=tier.precision)
     return dataclasses.replace(sc, prefill_batch=sc.batch * 0 + prefill_batch)
 
 
@@ -189,6 +194,12 @@ def _column(tier, role, offer, pair, g: Grids, i, j, rate, ttft, tpot, transfer=
     )
 
 
+def _best(ok: np.ndarray, score: np.ndarray) -> tuple[int, int]:
+    """(candidate, batch) of the highest score among the points that are ok."""
+    i, j = np.unravel_index(int(np.argmax(np.where(ok, score, -np.inf))), ok.shape)
+    return int(i), int(j)
+
+
 def serve_column(tier: Tier, offer: Offer, g: Grids) -> tuple[Column | None, str]:
     """The SLO-meeting point with the most tokens/s per chip, or (None, why not)."""
     m, n = g.cont, g.cands[:, 3:4]
@@ -197,7 +208,7 @@ def serve_column(tier: Tier, offer: Offer, g: Grids) -> tuple[Column | None, str
     ok = m.fits & (m.ttft_s <= tier.ttft_slo_s) & (tpot <= tier.tpot_slo_s)
     if not ok.any():
         return None, why_not(m.fits, m.ttft_s, tpot, m, tier.ttft_slo_s, tier.tpot_slo_s)
-    i, j = np.unravel_index(int(np.argmax(np.where(ok, rate / n, -np.inf))), ok.shape)
+    i, j = _best(ok, rate / n)
     return _column(tier, SERVE, offer, "", g, i, j, rate, m.ttft_s, tpot), ""
 
 
@@ -212,7 +223,7 @@ def pair_columns(
     if not ok_d.any():
         return None
     n_d = g_dec.cands[:, 3:4]
-    i, j = np.unravel_index(int(np.argmax(np.where(ok_d, rate_d / n_d, -np.inf))), ok_d.shape)
+    i, j = _best(ok_d, rate_d / n_d)
     pair = f"{pre.name}->{dec.name}"
     ttft_d = np.zeros_like(rate_d)
     decode = _column(tier, DECODE, dec, pair, g_dec, i, j, rate_d, ttft_d, m.tpot_s)
@@ -226,7 +237,7 @@ def pair_columns(
     ok_p = s.fits & (ttft <= tier.ttft_slo_s)
     if not ok_p.any():
         return None
-    k, b = np.unravel_index(int(np.argmax(np.where(ok_p, prompts / n_p, -np.inf))), ok_p.shape)
+    k, b = _best(ok_p, prompts / n_p)
     zero = np.zeros_like(ttft)
     prefill = _column(tier, PREFILL, pre, pair, g_pre, k, b, prompts, ttft, zero, transfer)
     return prefill, dataclasses.replace(
@@ -357,6 +368,13 @@ def plan(
     )
 
 
+def column_metrics(chip: Chip, model: Model, tier: Tier, c: Column, mode: Mode = EXACT) -> Metrics:
+    """The model at a column's operating point on ``chip``: its batch and mapping, prompts
+    prefilled alone (serving, decode) or the whole batch together (prefill)."""
+    sc = _scenario(tier, c.batch if c.role == PREFILL else 1.0, batch=c.batch)
+    return predict(chip, model, sc, make_mapping(c.tp, c.pp, c.ep, model), mode)
+
+
 def verify(plan_: FleetPlan) -> list[dict[str, Any]]:
     """Re-predict every used column alone in exact mode and check its tier's SLOs."""
     tiers = {t.id: t for t in plan_.scenario.tiers}
@@ -367,11 +385,7 @@ def verify(plan_: FleetPlan) -> list[dict[str, Any]]:
             continue
         t = tiers[c.tier]
         model = load_model(t.model)
-        sc = make_scenario(c.batch, t.prompt_tokens, t.output_tokens, precision=t.precision)
-        pb = c.batch if c.role == PREFILL else 1.0
-        sc = dataclasses.replace(sc, prefill_batch=sc.batch * 0 + pb)
-        mp = make_mapping(c.tp, c.pp, c.ep, model)
-        m = predict(offers[c.option].chip, model, sc, mp)
+        m = column_metrics(offers[c.option].chip, model, t, c)
         m_ttft, m_tpot, rate = float(m.ttft_s), float(m.tpot_s), float(m.tokens_per_s_per_replica)
         if c.role == SERVE:
             ttft, tpot = m_ttft, c.batch / rate

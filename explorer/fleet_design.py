@@ -35,7 +35,7 @@ from explorer.design import Tech, constraints, design_to_chip, power
 from explorer.design_file import render_design
 from explorer.fleet_config import Option
 from explorer.mapping import Mapping
-from explorer.mix import CAP, DEMAND
+from explorer.mix import DEMAND
 from explorer.optimize import minimise
 from explorer.perf import predict
 from explorer.workload import load_model, make_scenario
@@ -52,12 +52,7 @@ def prices(plan: fleet.FleetPlan) -> tuple[dict[str, float], float]:
         for name, kind, d in zip(p.rows, p.kinds, duals, strict=True)
         if kind == DEMAND
     }
-    lam = sum(
-        -float(d)
-        for name, kind, d in zip(p.rows, p.kinds, duals, strict=True)
-        if kind == CAP and name == "power cap"
-    )
-    return pi, lam
+    return pi, -float(duals[p.rows.index("power cap")])
 
 
 def _evaluate(y, args, model, precision, tier_arrays, tech, memory, markup, lam, mode):

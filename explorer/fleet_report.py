@@ -20,7 +20,7 @@ def summary(plan: FleetPlan, economics: Economics) -> dict[str, Any]:
     use and shadow price; the relaxation gap; each used column re-checked in exact mode.
 
     economics: its utilisation (mean load / provisioned capacity) turns TCO into $ per
-    million tokens; its server share per chip is part of the capex."""
+    million tokens. Capex counts each chip's server share (``Offer.server_usd``)."""
     sc = plan.scenario
     utilisation = economics.utilisation
     x = plan.integer.x if plan.integer is not None else np.zeros(len(plan.columns))
@@ -31,8 +31,7 @@ def summary(plan: FleetPlan, economics: Economics) -> dict[str, Any]:
         for c, n in zip(plan.columns, x, strict=True):
             if c.tier != t.id or n < 0.5:
                 continue
-            system = offers[c.option].info.tdp_scope == "system"
-            server = 0.0 if system else economics.server_network_usd_per_chip
+            o = offers[c.option]
             rows.append({
                 "option": c.option, "role": c.role, "pair": c.pair, "replicas": int(n),
                 "chips_per_replica": c.chips, "chips": int(n) * c.chips, "batch": c.batch,
@@ -42,7 +41,7 @@ def summary(plan: FleetPlan, economics: Economics) -> dict[str, Any]:
                 "rate_per_replica": c.rate,
                 "rate_unit": "prompts/s" if c.role == PREFILL else "output tokens/s",
                 "power_mw": n * c.power_w / MW,
-                "capex_musd": n * c.chips * (offers[c.option].capex_usd + server) / MUSD,
+                "capex_musd": n * c.chips * (o.capex_usd + o.server_usd) / MUSD,
                 "tco_musd_per_year": n * c.tco_usd_per_year / MUSD,
             })  # fmt: skip
         served = sum(r["replicas"] * r["rate_per_replica"] for r in rows if r["role"] != PREFILL)

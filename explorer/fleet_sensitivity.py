@@ -20,29 +20,22 @@ against finite differences of re-solved relaxations.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from explorer.fleet import DECODE, PREFILL, Column, FleetPlan
+from explorer.fleet import DECODE, PREFILL, Column, FleetPlan, column_metrics
 from explorer.fleet_config import Tier
 from explorer.hardware import Chip
-from explorer.mapping import make_mapping
-from explorer.perf import predict
 from explorer.smooth import EXACT, Mode
-from explorer.workload import Model, load_model, make_scenario
+from explorer.workload import Model, load_model
 
 
 def column_rate(chip: Chip, model: Model, tier: Tier, c: Column, mode: Mode = EXACT):
     """The column's rate on ``chip`` at its fixed operating point (a JAX scalar):
     output tokens/s per replica (serving, decode) or prompts/s (prefill), as
     :mod:`explorer.fleet` defines them."""
-    sc = make_scenario(c.batch, tier.prompt_tokens, tier.output_tokens, precision=tier.precision)
-    prefill_batch = c.batch if c.role == PREFILL else 1.0
-    sc = dataclasses.replace(sc, prefill_batch=sc.batch * 0 + prefill_batch)
-    m = predict(chip, model, sc, make_mapping(c.tp, c.pp, c.ep, model), mode)
+    m = column_metrics(chip, model, tier, c, mode)
     if c.role == PREFILL:
         return c.batch / m.ttft_s
     if c.role == DECODE:

@@ -718,9 +718,7 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
 
     def progress(tier: str, option: str) -> None:
         done.append(1)
-        if sys.stderr.isatty():
-            print(f"\rfleet: {len(done)}/{n} {tier} on {option}" + " " * 20, end="",
-                  file=sys.stderr, flush=True)  # fmt: skip
+        _status(f"fleet: {len(done)}/{n} {tier} on {option}")
 
     plan = fleet.plan(scenario, tech, progress=progress)
     out = fleet_report.summary(plan, tech.economics)
@@ -728,9 +726,7 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
         from explorer import fleet_design
 
         def designing(model_id: str, memory: str) -> None:
-            if sys.stderr.isatty():
-                print(f"\rfleet: designing a chip ({model_id}, memory {memory})" + " " * 20,
-                      end="", file=sys.stderr, flush=True)  # fmt: skip
+            _status(f"fleet: designing a chip ({model_id}, memory {memory})")
 
         out["design_chip"] = fleet_design.design_for_fleet(plan, tech, progress=designing)
     if sys.stderr.isatty():
@@ -740,6 +736,12 @@ def cmd_fleet(args: argparse.Namespace) -> dict[str, Any]:
 
         _save_figure(plots.fleet_bars(out), args.plot)
     return out
+
+
+def _status(line: str) -> None:
+    """Overwrite one progress line on a terminal's stderr (nothing when redirected)."""
+    if sys.stderr.isatty():
+        print(f"\r{line}" + " " * 20, end="", file=sys.stderr, flush=True)
 
 
 def _fleet_text(out: dict[str, Any]) -> str:
@@ -761,6 +763,15 @@ def cmd_models() -> list[dict[str, Any]]:
     return rows
 
 
+# commands that return one dict, printed as JSON (--json) or by their text function
+_JSON_OR_TEXT = {
+    "optimize": (cmd_optimize, _optimize_text),
+    "pareto": (cmd_pareto, _pareto_text),
+    "fleet": (cmd_fleet, _fleet_text),
+    "cost": (cmd_cost, _cost_text),
+}
+
+
 def run(argv: list[str] | None = None) -> int:
     """Run the CLI; returns the exit code (tests call this in-process)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -770,18 +781,10 @@ def run(argv: list[str] | None = None) -> int:
         if args.command == "predict":
             out: Any = cmd_predict(args)
             print(json.dumps(out, indent=2)) if args.json else _print_predict(out)
-        elif args.command == "optimize":
-            out = cmd_optimize(args)
-            print(json.dumps(out, indent=2) if args.json else _optimize_text(out))
-        elif args.command == "pareto":
-            out = cmd_pareto(args)
-            print(json.dumps(out, indent=2) if args.json else _pareto_text(out))
-        elif args.command == "fleet":
-            out = cmd_fleet(args)
-            print(json.dumps(out, indent=2) if args.json else _fleet_text(out))
-        elif args.command == "cost":
-            out = cmd_cost(args)
-            print(json.dumps(out, indent=2) if args.json else _cost_text(out))
+        elif args.command in _JSON_OR_TEXT:
+            command, text = _JSON_OR_TEXT[args.command]
+            out = command(args)
+            print(json.dumps(out, indent=2) if args.json else text(out))
         elif args.command == "benchmark":
             cmd_benchmark(args)
         elif args.command == "calibrate":

@@ -13,6 +13,7 @@ explorer's pytrees. The architecture is reduced once to counts by ``model_sizes`
 
     resident  R = weights of the worst stage / tp + KV at the final context + activations
     placement  tiers fill fastest first; overflow is charged at the slowest tier
+    peak       at precision p: peak_p x eff_lowp ** log2(max(peak_p / peak_bf16, 1))
     roofline   t = max(FLOPs / (peak eff), bytes sum_t share_t / (bw_t eff_t)) per op class
     layer      gemm + attention + other + collectives + mesh traversal + fixed latency
     mesh       2 sqrt(layer weight bytes per chip / SRAM per core) x hop latency, or 0
@@ -313,6 +314,8 @@ def predict(
     tp, pp, ep = mapping["tp"], mapping["pp"], mapping["ep"]
     prec = PRECISIONS.index(sc["act_precision"])
     peak, e_flop = chip["peak_flops_per_s"][prec], chip["flop_energy_j"][prec]
+    doublings = math.log2(max(peak / chip["peak_flops_per_s"][PRECISIONS.index("bf16")], 1.0))
+    peak = peak * chip["eff_lowp"] ** doublings
     n_chips, n_l = tp * pp, ms["n_layers"]
 
     resident = _resident_bytes(ms, sc, tp, pp)

@@ -50,6 +50,7 @@ FIT_FIELDS = (
     ("step_latency_s", 0.0, 5e-3),
     # one router cycle (~1 ns) up to ~100 cycles of core work per step of a mesh wavefront
     ("mesh_hop_latency_s", 0.0, 100e-9),
+    ("eff_lowp", 0.4, 1.0),
 )
 N_KNOBS = len(FIT_FIELDS)
 _LO = np.array([lo for _, lo, _ in FIT_FIELDS])
@@ -73,6 +74,7 @@ def knobs_of(chip: Chip) -> np.ndarray:
             float(chip.layer_latency_s),
             float(chip.step_latency_s),
             float(chip.mesh_hop_latency_s),
+            float(chip.eff_lowp),
         ]
     )
 
@@ -87,6 +89,7 @@ def with_knobs(chip: Chip, k: jax.Array) -> Chip:
         layer_latency_s=k[5],
         step_latency_s=k[6],
         mesh_hop_latency_s=k[7],
+        eff_lowp=k[8],
     )
 
 

@@ -26,6 +26,7 @@ _KEYS = {
     "layer_latency_s": ("layer_latency_us", 1e6),
     "step_latency_s": ("step_latency_us", 1e6),
     "mesh_hop_latency_s": ("mesh_hop_ns", 1e9),
+    "eff_lowp": ("low_precision", 1.0),
 }
 
 
@@ -40,7 +41,8 @@ def render(
     """The TOML text for knob sets named "family" or "family/stack".
 
     Each family's ``[family.X]`` table (what ``predict`` uses) holds the knobs of its
-    stack with the most fitted points, and says which in ``stack``; every fitted set
+    stack with the most fitted points (the newest on a tie), and says which in
+    ``stack``; every fitted set
     also gets a ``[stack."family/stack"]`` table.
     """
     today = datetime.date.today().isoformat()
@@ -59,7 +61,8 @@ def render(
     main: dict[str, int] = {}
     for f, name in enumerate(families):
         fam = name.split("/")[0]
-        if counts[f] and (fam not in main or counts[f] > counts[main[fam]]):
+        # sets sort by name, so on a tie the later year (the newer build) wins
+        if counts[f] and (fam not in main or counts[f] >= counts[main[fam]]):
             main[fam] = f
     for f, name in enumerate(families):
         sel = used & np.array([c.family == f for c in cases])

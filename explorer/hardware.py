@@ -72,6 +72,8 @@ class Chip:
       layer_latency_s: fixed time per layer per step [s]; step_latency_s: per step [s].
       mesh_hop_latency_s: effective latency of one core-to-core step of a token's
         wavefront across the on-chip core mesh (used only where core_sram_bytes > 0) [s].
+      eff_lowp: per doubling of the peak below 16 bits (8-bit: one, 4-bit: two), the
+        fraction of the doubled rate that is achieved, relative to eff_gemm [-].
     """
 
     peak_flops_per_s: jax.Array
@@ -96,6 +98,7 @@ class Chip:
     step_latency_s: jax.Array
     core_sram_bytes: jax.Array
     mesh_hop_latency_s: jax.Array
+    eff_lowp: jax.Array
 
     def replace(self, **changes: Any) -> Chip:
         """A copy with some fields changed (values converted to float arrays)."""
@@ -215,9 +218,12 @@ _EFFICIENCY = {
     "layer_latency_us": Field(float, minimum=0.0),
     "step_latency_us": Field(float, minimum=0.0),
     "mesh_hop_ns": Field(float, required=False, minimum=0.0),
+    "low_precision": Field(float, positive=True),
 }
 _EFFICIENCY_FITTED = dict(
     _EFFICIENCY,
+    # a file written before this knob existed: the family default fills it in
+    low_precision=Field(float, required=False, positive=True),
     points=Field(list),
     stack=Field(str, required=False),
     train_median_ape=Field(float, minimum=0.0, sourced=False),
@@ -294,9 +300,8 @@ def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[st
         if family in fitted:
             where = f"configs/calibration.toml: family.{family}"
             knobs = check_table(fitted[family], _EFFICIENCY_FITTED, where, need_sources=False)
-            if "mesh_hop_ns" not in knobs:  # written before the knob existed: the default
-                return {**load_efficiency(family, where, calibrated=False), **knobs}
-            return knobs
+            # knobs a file written before they existed lacks take the family default
+            return {**load_efficiency(family, where, calibrated=False), **knobs}
     table = read_toml(CONFIG_DIR / "efficiency.toml")
     families = table.get("family", {})
     if family not in families:
@@ -317,6 +322,7 @@ def efficiency_fields(eff: dict[str, float]) -> dict[str, jax.Array]:
         layer_latency_s=_arr(eff["layer_latency_us"] * units.US),
         step_latency_s=_arr(eff["step_latency_us"] * units.US),
         mesh_hop_latency_s=_arr(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S * 1e9) * units.NS),
+        eff_lowp=_arr(eff["low_precision"]),
     )
 
 
@@ -474,6 +480,7 @@ def make_chip(
     step_latency_s: float = 0.0,
     core_sram_bytes: float = 0.0,
     mesh_hop_latency_s: float = DEFAULT_MESH_HOP_S,
+    eff_lowp: float = 1.0,
 ) -> Chip:
     """A hypothetical chip from SI numbers (every keyword is a physical quantity).
 
@@ -520,4 +527,5 @@ def make_chip(
         step_latency_s=f(step_latency_s),
         core_sram_bytes=f(core_sram_bytes),
         mesh_hop_latency_s=f(mesh_hop_latency_s),
+        eff_lowp=f(eff_lowp),
     )

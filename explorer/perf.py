@@ -130,6 +130,18 @@ def mesh_traversal(chip: Chip, layer_bytes: jax.Array) -> jax.Array:
     return jnp.where(mesh & (cores > 0.0), hops * chip.mesh_hop_latency_s, 0.0)
 
 
+def effective_peak(chip: Chip, prec: int) -> jax.Array:
+    """Peak rate at precision index ``prec`` with the low-precision factor [FLOP/s].
+
+    peak_p * eff_lowp ** h, h = log2(peak_p / peak_bf16) doublings below 16 bits (0 for
+    a 16-bit format or a chip that runs it at the 16-bit rate; docs/model.md 4.3).
+    """
+    p16 = chip.peak_flops_per_s[PRECISIONS.index("bf16")]
+    peak = chip.peak_flops_per_s[prec]
+    doublings = jnp.log2(jnp.maximum(safe_div(peak, p16), 1.0))
+    return peak * chip.eff_lowp**doublings
+
+
 def _roofline(flops, nbytes, peak, eff, spb, mode):
     """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0)."""
     t_compute = safe_div(flops, peak * eff)
@@ -232,7 +244,7 @@ def predict(
       Metrics, all finite for positive chip parameters, fitting or not.
     """
     prec = PRECISIONS.index(scenario.act_precision)
-    peak = chip.peak_flops_per_s[prec]
+    peak = effective_peak(chip, prec)
     tp, pp = mapping.tp, mapping.pp
     n_chips = tp * pp
     n_l = float(model.n_layers)

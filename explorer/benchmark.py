@@ -6,9 +6,10 @@ Pipeline (every step is a pure function of the reference points and chip configs
    Server/Interactive: max throughput under the round's TTFT/TPOT bounds; API and
    vendor demos: the stated low concurrency).
 2. Uncalibrated predictions use the datasheet numbers and default efficiency knobs.
-3. Calibrated predictions are cross-validated: k-fold (each point predicted by knobs
-   fitted without it) and leave-one-chip-out (each chip predicted by knobs fitted
-   on the other chips; a chip alone in its family keeps the defaults).
+3. Calibrated predictions are cross-validated: leave-one-out by default, or k-fold
+   (each point predicted by knobs fitted without it), and leave-one-chip-out (each
+   chip predicted by knobs fitted on the other chips; a chip alone in its family
+   keeps the defaults).
 Knobs are fitted per (chip family, software stack) (:func:`references.stack_of`),
 shrunk towards one centre per family (:func:`explorer.calibrate.fit`). MLPerf
 Server/Interactive bounds are on the p99 TPOT; the model's TPOT is a mean, so the
@@ -124,21 +125,42 @@ def make_case(p: Point, family: int, knobs: np.ndarray) -> cal.Case:
     )
 
 
-def _fold_masks(in_fit: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """k-fold masks over the fitted points: (train masks (k, n), fold of each case)."""
-    rng = np.random.default_rng(seed)
+def fold_masks(in_fit: np.ndarray, folds: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cross-validation masks over the fitted points: (train masks (k, n), fold of each
+    case). folds = 0 (or >= the number of fitted points): leave-one-out, one fold per
+    point, no randomness; otherwise k-fold on a random permutation (``seed``)."""
     fold = np.full(len(in_fit), -1)
     idx = np.flatnonzero(in_fit)
-    fold[idx] = rng.permutation(len(idx)) % folds
+    if folds == 0 or folds >= len(idx):
+        folds, fold[idx] = len(idx), np.arange(len(idx))
+    else:
+        fold[idx] = np.random.default_rng(seed).permutation(len(idx)) % folds
     masks = np.array([(in_fit & (fold != k)).astype(float) for k in range(folds)])
     return masks, fold
 
 
-def run_benchmark(folds: int = 5, steps: int = 300, points: list[Point] | None = None) -> Benchmark:
-    """Build the cases, predict uncalibrated, fit with k-fold CV and LOCO, fit on all."""
+@dataclasses.dataclass(frozen=True)
+class Setup:
+    """The modellable points as cases, with their knob sets and family defaults."""
+
+    usable: list[Point]
+    skipped: list[Point]
+    cases: list[cal.Case]
+    sets: list[str]  # knob sets, "family/stack"
+    parents: list[str]  # chip families
+    parent: np.ndarray  # (n_sets,) family index of each set
+    centre0: np.ndarray  # (n_parents, N_KNOBS) family defaults
+    in_fit: np.ndarray  # bool per case: plain (not speculative) points
+
+    @property
+    def defaults(self) -> np.ndarray:
+        return self.centre0[self.parent]
+
+
+def setup(points: list[Point] | None = None) -> Setup:
+    """Cases of the modellable points at their operating points (default knobs)."""
     points = load_points() if points is None else points
     usable = [p for p in points if p.modellable]
-    skipped = [p for p in points if not p.modellable]
     fam = {p.id: load_chip_info(p.chip).family for p in usable}
     parents = sorted(set(fam.values()))
     sets = sorted({f"{fam[p.id]}/{stack_of(p)}" for p in usable})
@@ -147,32 +169,46 @@ def run_benchmark(folds: int = 5, steps: int = 300, points: list[Point] | None =
     centre0 = np.array(
         [cal.knobs_of(load_chip(_first_chip(usable, f), calibrated=False)) for f in parents]
     )
-    defaults = centre0[parent]
-    cases = [make_case(p, set_of[p.id], defaults[set_of[p.id]]) for p in usable]
+    cases = [make_case(p, set_of[p.id], centre0[parent[set_of[p.id]]]) for p in usable]
     in_fit = np.array([not p.get("spec_decode") for p in usable])
-    uncal = cal.evaluate(cases, defaults, EXACT)
+    skipped = [p for p in points if not p.modellable]
+    return Setup(usable, skipped, cases, sets, parents, parent, centre0, in_fit)
 
-    masks, fold = _fold_masks(in_fit, folds)
+
+def held_out(su: Setup, group: np.ndarray, fits: list[cal.FitResult]) -> np.ndarray:
+    """Predictions of each case by the fit of its group (group[i] = k: ``fits[k]``;
+    -1: not predicted, NaN)."""
+    out = np.full(len(su.cases), np.nan)
+    for k in np.unique(group[group >= 0]):
+        held = group == k
+        out[held] = _predict_held(su.usable, su.cases, held, fits[k].knobs)
+    return out
+
+
+def run_benchmark(
+    folds: int = 0, steps: int = 300, points: list[Point] | None = None, seed: int = 0
+) -> Benchmark:
+    """Build the cases, predict uncalibrated, fit with cross-validation (folds = 0:
+    leave-one-out; k: k-fold, shuffled by ``seed``) and LOCO, fit on all."""
+    su = setup(points)
+    cases, in_fit = su.cases, su.in_fit
+    uncal = cal.evaluate(cases, su.defaults, EXACT)
+
+    masks, fold = fold_masks(in_fit, folds, seed)
+    folds = len(masks)
     chips = sorted({c.chip_id for c in cases})
-    loco_masks = np.array([(in_fit & np.array([c.chip_id != ch for c in cases])) for ch in chips])
-    all_mask = in_fit.astype(float)[None]
-    all_masks = np.concatenate([masks, loco_masks, all_mask])
-    fits = cal.fit(cases, len(sets), centre0, all_masks, steps, parent=parent)
+    chip_of = np.array([chips.index(c.chip_id) for c in cases])
+    loco_masks = np.array([in_fit & (chip_of != j) for j in range(len(chips))])
+    all_masks = np.concatenate([masks, loco_masks, in_fit.astype(float)[None]])
+    fits = cal.fit(cases, len(su.sets), su.centre0, all_masks, steps, parent=su.parent)
     fitted = fits[-1].knobs
 
-    cv = np.empty(len(cases))
-    for k in range(folds):
-        held = fold == k
-        cv[held] = _predict_held(usable, cases, held, fits[k].knobs)
-    spec = ~in_fit
-    cv[spec] = _predict_held(usable, cases, spec, fitted)
-    loco = np.empty(len(cases))
-    for j, ch in enumerate(chips):
-        held = np.array([c.chip_id == ch for c in cases])
-        loco[held] = _predict_held(usable, cases, held, fits[folds + j].knobs)
+    # speculative points: the full fit (the last); everything else its own fold's fit
+    cv = held_out(su, np.where(in_fit, fold, len(fits) - 1), fits)
+    loco = held_out(su, folds + chip_of, fits)
     return Benchmark(
-        cases, sets, skipped, uncal, cv, loco, fitted, defaults, in_fit, folds,
-        parents, parent, fits[-1].parent_knobs,
+        cases, su.sets, su.skipped, uncal, cv, loco, fitted, su.defaults, in_fit, folds,
+        su.parents, su.parent, fits[-1].parent_knobs,
     )  # fmt: skip
 
 

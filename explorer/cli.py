@@ -48,7 +48,7 @@ def _add_predict(sub: Any) -> None:
     p.add_argument("--ttft-slo-ms", type=float, help="with --batch auto: TTFT bound")
     p.add_argument("--uncalibrated", action="store_true", help="default efficiency knobs")
     p.add_argument(
-        "--stack", help="the knobs fitted for this software stack (e.g. vllm; default: main)"
+        "--stack", help="the knobs fitted for this software stack (e.g. vllm-2024; default: main)"
     )
     p.add_argument("--prompt", type=float, default=1024, help="prompt tokens")
     p.add_argument("--output", type=float, default=256, help="generated tokens")
@@ -73,12 +73,14 @@ def build_parser() -> argparse.ArgumentParser:
     b = sub.add_parser("benchmark", help="error against published measurements")
     b.add_argument("--json", action="store_true")
     b.add_argument("--plot", help="save a parity plot (PNG/PDF/SVG)")
-    b.add_argument("--folds", type=int, default=5, help="k of the k-fold cross-validation")
+    b.add_argument(
+        "--folds", type=int, default=0, help="k-fold cross-validation (default 0: leave-one-out)"
+    )
     b.add_argument("--steps", type=int, default=200, help="Adam steps per fit")
     k = sub.add_parser("calibrate", help="fit efficiency knobs to all reference points")
     k.add_argument("--out", default=None, help="default: configs/calibration.toml")
     k.add_argument("--steps", type=int, default=200, help="Adam steps")
-    k.add_argument("--folds", type=int, default=5)
+    k.add_argument("--folds", type=int, default=0, help="as for benchmark (0: leave-one-out)")
     c = sub.add_parser("compare", help="every reference chip on one scenario (the main job)")
     c.add_argument("--model", default="llama-3.1-70b")
     c.add_argument("--batch", type=float, default=1)
@@ -322,13 +324,19 @@ def _print_compare(rows: list[dict[str, Any]], args: argparse.Namespace) -> None
     print(table(rows, cols))
 
 
+def _folds(args: argparse.Namespace) -> int:
+    if args.folds < 0 or args.folds == 1:
+        raise ConfigError(
+            f"{args.command}: --folds must be 0 (leave-one-out) or >= 2, got {args.folds}"
+        )
+    return args.folds
+
+
 def cmd_benchmark(args: argparse.Namespace) -> None:
     from explorer.benchmark import run_benchmark
     from explorer.report import benchmark_dict, benchmark_text
 
-    if args.folds < 2:
-        raise ConfigError(f"benchmark: --folds must be >= 2, got {args.folds}")
-    bench = run_benchmark(folds=args.folds, steps=args.steps)
+    bench = run_benchmark(folds=_folds(args), steps=args.steps)
     out = benchmark_dict(bench)
     if args.plot:
         _save_parity(out, args.plot)
@@ -380,7 +388,7 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     from explorer.configio import CONFIG_DIR
     from explorer.report import knobs_dict
 
-    bench = run_benchmark(folds=args.folds, steps=args.steps)
+    bench = run_benchmark(folds=_folds(args), steps=args.steps)
     meas = np.array([c.measured for c in bench.cases])
     fit = bench.in_fit
     cv = float(np.median(ape(bench.cv[fit], meas[fit])))

@@ -159,14 +159,18 @@ _PROVIDER_STACK = {
 
 
 def stack_of(point: Point) -> str:
-    """The point's software stack (see ``_STACKS``): e.g. "vllm", "tensorrt-llm-mlperf"."""
+    """The point's software stack: its framework (see ``_STACKS``), "-mlperf" for an
+    MLPerf submission's audited build, and the year of the point's date, e.g.
+    "vllm-2024", "tensorrt-llm-mlperf-2025". A framework's efficiency changes from
+    release to release; the year is the version every point states."""
     if point.get("stack"):
         return point.get("stack")
     framework = point.get("framework", "").lower()
     name = next((s for pattern, s in _STACKS if pattern in framework), None)
     if name is None:
         name = _PROVIDER_STACK.get(point.vendor, "unknown") if "api" in framework else "other"
-    return f"{name}-mlperf" if point.scenario.startswith("mlperf") else name
+    name = f"{name}-mlperf" if point.scenario.startswith("mlperf") else name
+    return f"{name}-{point.get('date')[:4]}"
 
 
 def load_points(directory: Path | None = None) -> list[Point]:

@@ -167,6 +167,7 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
         "uncalibrated": block(bench.uncalibrated, fit),
         "leave_one_chip_out": block(bench.loco, fit),
         "folds": bench.folds,
+        "cv": "leave-one-out" if bench.folds == int(fit.sum()) else f"{bench.folds}-fold",
         "n_points": len(cases),
         "n_fitted": int(fit.sum()),
         "n_not_modellable": len(bench.skipped),
@@ -267,7 +268,7 @@ def benchmark_text(out: dict[str, Any]) -> str:
     lines.append("")
     lines.append(
         f"Overall ({s['n_fitted']} fitted points): median APE uncalibrated {u['median_ape']:.1f}%, "
-        f"calibrated {s['folds']}-fold CV {o['median_ape']:.1f}%, "
+        f"calibrated ({s['cv']} CV) {o['median_ape']:.1f}%, "
         f"leave-one-chip-out {lo['median_ape']:.1f}%"
     )
     if "speculative_apart" in s:

@@ -2,6 +2,7 @@
 the calibration file, and the operating-point search."""
 
 import dataclasses
+import shutil
 
 import numpy as np
 import pytest
@@ -10,17 +11,18 @@ import explorer as ex
 from explorer import calibrate as cal
 from explorer.benchmark import ape, summarise
 from explorer.calibration_file import render, write_atomic
+from explorer.configio import CONFIG_DIR
 from explorer.hardware import load_efficiency
 from explorer.operating import best_operating_point
 
-TRUE = np.array([0.55, 0.35, 0.9, 0.65, 0.8, 12e-6, 150e-6, 1e-9])
+TRUE = np.array([0.55, 0.35, 0.9, 0.65, 0.8, 12e-6, 150e-6, 1e-9, 0.75])
 
 
 def _synthetic_cases():
     """Points made by the model itself on one H100 with known knobs TRUE: decode at
     batch 1 (memory-bound: eff_mem and the fixed latencies; two depths separate the
     per-layer from the per-step latency), and prefill of long prompts (compute-bound:
-    eff_gemm)."""
+    eff_gemm in BF16, eff_gemm x eff_lowp in FP8)."""
     chip = ex.load_chip("h100-sxm", calibrated=False)
     mapping = ex.make_mapping()
     specs = [
@@ -31,11 +33,13 @@ def _synthetic_cases():
         ("llama-3.1-8b", 4, 4096, "ttft_ms"),
         ("llama-3.2-1b", 8, 8192, "ttft_ms"),
         ("llama-3.1-8b", 64, 1024, "tokens_per_s_total"),
+        ("llama-3.1-8b", 4, 4096, "ttft_ms", "fp8"),
+        ("llama-3.2-1b", 8, 8192, "ttft_ms", "fp8"),
     ]
     cases = []
-    for i, (model_id, batch, prompt, metric) in enumerate(specs):
+    for i, (model_id, batch, prompt, metric, *precision) in enumerate(specs):
         model = ex.load_model(model_id)
-        scenario = ex.make_scenario(batch, prompt, 128)
+        scenario = ex.make_scenario(batch, prompt, 128, precision=(precision or ["bf16"])[0])
         cases.append(
             cal.Case(
                 f"p{i}",
@@ -66,20 +70,40 @@ def test_calibration_recovers_known_knobs():
     measured = np.array([c.measured for c in cases])
     np.testing.assert_allclose(fitted, measured, rtol=0.02)
     knobs = result.knobs[0]
-    # Identifiable from these points: GEMM efficiency, memory efficiency, latencies.
+    # Identifiable from these points: GEMM efficiency, memory efficiency, latencies,
+    # and the low-precision factor (FP8 against BF16 prefill).
     assert knobs[0] == pytest.approx(TRUE[0], rel=0.05)
     assert knobs[3] == pytest.approx(TRUE[3], rel=0.05)
+    assert knobs[8] == pytest.approx(TRUE[8], rel=0.05)
     assert knobs[5] == pytest.approx(TRUE[5], rel=0.25)
     assert knobs[6] == pytest.approx(TRUE[6], rel=0.25)
 
 
 def test_knob_bounds_hold():
-    u = np.array([-50.0, 50.0, 0.0, -50.0, 50.0, -50.0, 50.0, 0.0])
+    u = np.array([-50.0, 50.0, 0.0, -50.0, 50.0, -50.0, 50.0, 0.0, -50.0])
     k = np.asarray(cal.from_u(u))
     lo = np.array([lo for _, lo, _ in cal.FIT_FIELDS])
     hi = np.array([hi for _, _, hi in cal.FIT_FIELDS])
     assert np.all(k >= lo) and np.all(k <= hi)
     np.testing.assert_allclose(np.asarray(cal.from_u(cal.to_u(TRUE))), TRUE, rtol=1e-6)
+
+
+def test_fold_masks():
+    """Leave-one-out (folds 0) holds out each fitted point exactly once, in order, and
+    never a point outside the fit; k-fold deals the fitted points into k folds of
+    near-equal size, and a seed only permutes them."""
+    from explorer.benchmark import fold_masks
+
+    in_fit = np.array([True, True, False, True, True, True, True])
+    masks, fold = fold_masks(in_fit, 0)
+    assert masks.shape == (6, 7) and list(fold) == [0, 1, -1, 2, 3, 4, 5]
+    np.testing.assert_array_equal(masks.sum(axis=1), 5)
+    np.testing.assert_array_equal(masks[:, 2], 0)
+    masks, fold = fold_masks(in_fit, 3, seed=1)
+    assert sorted(np.bincount(fold[in_fit])) == [2, 2, 2] and fold[2] == -1
+    np.testing.assert_array_equal(masks.sum(axis=0), np.where(in_fit, 2, 0))
+    other = fold_masks(in_fit, 3, seed=2)[1]
+    assert sorted(np.bincount(other[in_fit])) == [2, 2, 2]
 
 
 def test_error_tables_by_hand():
@@ -101,11 +125,13 @@ def test_calibration_file_round_trip(tmp_path, monkeypatch):
         ["nvidia-gpu"], knobs, cases, np.ones(len(cases), bool), np.ones(len(cases)), 12.0
     )
     (tmp_path / "configs").mkdir()
+    shutil.copy(CONFIG_DIR / "efficiency.toml", tmp_path / "configs")
     write_atomic(tmp_path / "configs" / "calibration.toml", text)
     monkeypatch.setattr("explorer.hardware.CONFIG_DIR", tmp_path / "configs")
     eff = load_efficiency("nvidia-gpu", "test")
     assert eff["gemm"] == pytest.approx(0.55)
     assert eff["layer_latency_us"] == pytest.approx(12.0)
+    assert eff["low_precision"] == pytest.approx(0.75)
     assert eff["points"] == [c.point_id for c in cases]
 
 
@@ -126,7 +152,7 @@ def test_operating_point_respects_slos():
 
 # A second software stack on the same chip: slower kernels (lower memory and GEMM
 # efficiency) and eager-mode launches (a larger per-layer latency).
-TRUE_B = np.array([0.4, 0.35, 0.9, 0.45, 0.8, 60e-6, 150e-6, 1e-9])
+TRUE_B = np.array([0.4, 0.35, 0.9, 0.45, 0.8, 60e-6, 150e-6, 1e-9, 0.9])
 
 
 def _two_stack_cases():
@@ -152,6 +178,7 @@ def test_stacks_recover_their_own_knobs():
     for row, true in zip(result.knobs, (TRUE, TRUE_B), strict=True):
         assert row[0] == pytest.approx(true[0], rel=0.05)
         assert row[3] == pytest.approx(true[3], rel=0.05)
+        assert row[8] == pytest.approx(true[8], rel=0.05)
     # the fixed latencies are a small share of these TPOTs: only their order is asserted
     assert result.knobs[1, 5] > 2 * result.knobs[0, 5]
 
@@ -171,14 +198,14 @@ def test_stack_rule():
     from explorer.references import Point, stack_of
 
     def point(framework, scenario="fixed-batch", vendor="nvidia", **extra):
-        data = {"framework": framework, **extra}
+        data = {"framework": framework, "date": "2025-09-09", **extra}
         return Point("x", vendor, "h100-sxm", scenario, "tpot_ms", 1.0, "m", True, data)
 
-    assert stack_of(point("TensorRT-LLM", "mlperf-server")) == "tensorrt-llm-mlperf"
-    assert stack_of(point("TensorRT-LLM v0.5, TP4")) == "tensorrt-llm"
-    assert stack_of(point("vLLM, TP8", vendor="amd")) == "vllm"
-    assert stack_of(point("vLLM 0.9 (ROCm 6.4.1)", "mlperf-offline")) == "vllm-mlperf"
-    assert stack_of(point("provider API", vendor="cerebras")) == "cerebras-inference"
+    assert stack_of(point("TensorRT-LLM", "mlperf-server")) == "tensorrt-llm-mlperf-2025"
+    assert stack_of(point("TensorRT-LLM v0.5, TP4", date="2023-10")) == "tensorrt-llm-2023"
+    assert stack_of(point("vLLM, TP8", vendor="amd")) == "vllm-2025"
+    assert stack_of(point("vLLM 0.9 (ROCm 6.4.1)", "mlperf-offline")) == "vllm-mlperf-2025"
+    assert stack_of(point("provider API", vendor="cerebras")) == "cerebras-inference-2025"
     assert stack_of(point("vLLM", stack="my-build")) == "my-build"
 
 
@@ -197,15 +224,21 @@ def test_server_bound_is_met_at_p99():
 
 
 def test_calibration_file_uses_the_main_stack(tmp_path, monkeypatch):
-    """[family.X] holds the knobs of the stack with the most fitted points; every
-    stack has its own [stack."X/s"] table."""
+    """[family.X] holds the knobs of the stack with the most fitted points (on a tie,
+    the later name: the newer year); every stack has its own [stack."X/s"] table."""
     import tomllib
 
     cases = _two_stack_cases()
     used = np.array([c.family == 0 or c.point_id == "p0b" for c in cases])
+    names = ["nvidia-gpu/tensorrt-llm-2024", "nvidia-gpu/tensorrt-llm-2025"]
+    knobs = np.stack([TRUE, TRUE_B])
+    tie = np.array([c.point_id in ("p0", "p0b") for c in cases])
+    tied = tomllib.loads(render(names, knobs, cases, tie, np.ones(len(cases)), 12.0))
+    assert tied["family"]["nvidia-gpu"]["stack"] == "tensorrt-llm-2025"
     names = ["nvidia-gpu/tensorrt-llm", "nvidia-gpu/vllm"]
-    text = render(names, np.stack([TRUE, TRUE_B]), cases, used, np.ones(len(cases)), 12.0)
+    text = render(names, knobs, cases, used, np.ones(len(cases)), 12.0)
     (tmp_path / "configs").mkdir()
+    shutil.copy(CONFIG_DIR / "efficiency.toml", tmp_path / "configs")
     write_atomic(tmp_path / "configs" / "calibration.toml", text)
     monkeypatch.setattr("explorer.hardware.CONFIG_DIR", tmp_path / "configs")
     eff = load_efficiency("nvidia-gpu", "test")

@@ -59,6 +59,8 @@ def test_predict_not_fitting_is_an_answer(capsys):
             ["predict", "--chip-file", "/nonexistent.toml", "--model", "llama-3.1-8b"],
             "no such file",
         ),
+        (["benchmark", "--folds", "1"], "--folds must be 0 (leave-one-out) or >= 2"),
+        (["calibrate", "--folds", "-2"], "--folds must be 0 (leave-one-out) or >= 2"),
     ],
 )
 def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
@@ -197,20 +199,22 @@ def test_pareto_front_and_references(capsys, tmp_path):
 
 
 def test_predict_stack_uses_that_stacks_fitted_knobs(capsys):
-    """--stack vllm takes the amd-gpu/vllm knobs of configs/calibration.toml: the 2024
-    vLLM-on-ROCm stack decodes more slowly than the MLPerf build (the family's main
-    stack); an unknown stack, or a stack without calibration, exits 2 with one line."""
+    """--stack vllm-2024 takes the amd-gpu/vllm-2024 knobs of configs/calibration.toml:
+    the 2024 vLLM-on-ROCm stack decodes more slowly than the MLPerf build (the family's
+    main stack); an unknown stack, or a stack without calibration, exits 2 with one
+    line, and also reads its own low-precision factor."""
     from explorer.configio import CONFIG_DIR, read_toml
     from explorer.hardware import load_chip, load_chip_info, with_stack
 
     base = ["predict", "--chip", "mi300x", "--model", "llama-3.1-8b", "--batch", "1"]
     main = _json(capsys, base)
-    vllm = _json(capsys, base + ["--stack", "vllm"])
+    vllm = _json(capsys, base + ["--stack", "vllm-2024"])
     assert vllm["tpot_ms"] > main["tpot_ms"]
-    table = read_toml(CONFIG_DIR / "calibration.toml")["stack"]["amd-gpu/vllm"]
-    chip = with_stack(load_chip("mi300x"), load_chip_info("mi300x"), "vllm")
+    table = read_toml(CONFIG_DIR / "calibration.toml")["stack"]["amd-gpu/vllm-2024"]
+    chip = with_stack(load_chip("mi300x"), load_chip_info("mi300x"), "vllm-2024")
     assert float(chip.eff_gemm) == pytest.approx(table["gemm"])
+    assert float(chip.eff_lowp) == pytest.approx(table["low_precision"])
     assert float(chip.layer_latency_s) == pytest.approx(table["layer_latency_us"] * 1e-6)
-    for extra in (["--stack", "nope"], ["--stack", "vllm", "--uncalibrated"]):
+    for extra in (["--stack", "nope"], ["--stack", "vllm-2024", "--uncalibrated"]):
         assert run(base + extra + ["--json"]) == 2
         assert capsys.readouterr().err.count("\n") == 1

@@ -354,7 +354,7 @@ def _save_parity(out: dict[str, Any], path: str) -> None:
             "uncalibrated (datasheet + default knobs)": np.array(
                 [p["predicted_uncalibrated"] for p in pts]
             ),
-            "calibrated, cross-validated": np.array([p["predicted"] for p in pts]),
+            f"calibrated, {out['summary']['cv']} CV": np.array([p["predicted"] for p in pts]),
         },
         [p["vendor"] for p in pts],
         f"explorer vs {len(pts)} published measurements",

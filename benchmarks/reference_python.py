@@ -314,7 +314,8 @@ def predict(
     tp, pp, ep = mapping["tp"], mapping["pp"], mapping["ep"]
     prec = PRECISIONS.index(sc["act_precision"])
     peak, e_flop = chip["peak_flops_per_s"][prec], chip["flop_energy_j"][prec]
-    doublings = math.log2(max(peak / chip["peak_flops_per_s"][PRECISIONS.index("bf16")], 1.0))
+    p16 = max(chip["peak_flops_per_s"][PRECISIONS.index("bf16")], TINY)
+    doublings = math.log2(max(peak / p16, 1.0))
     peak = peak * chip["eff_lowp"] ** doublings
     n_chips, n_l = tp * pp, ms["n_layers"]
 

@@ -61,6 +61,11 @@ class Benchmark:
     parent: np.ndarray  # (n_sets,) family index of each knob set
     fitted_parent: np.ndarray  # (n_parents, N_KNOBS) the family centres of the full fit
 
+    @property
+    def cv_kind(self) -> str:
+        """ "leave-one-out" or "k-fold", as the cross-validation ran."""
+        return "leave-one-out" if self.folds == int(self.in_fit.sum()) else f"{self.folds}-fold"
+
 
 def _scenario(p: Point, batch: float):
     pb = p.get("prefill_batch", "batch")

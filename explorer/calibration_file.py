@@ -30,6 +30,11 @@ _KEYS = {
 }
 
 
+def _rank(count: int, name: str) -> tuple[int, str]:
+    """A knob set's claim to be its family's main stack: points, then the stack's year."""
+    return count, name.rsplit("-", 1)[-1]
+
+
 def render(
     families: list[str],
     knobs: np.ndarray,
@@ -37,6 +42,7 @@ def render(
     used: np.ndarray,
     predicted: np.ndarray,
     cv_median_ape: float,
+    cv: str = "leave-one-out",
 ) -> str:
     """The TOML text for knob sets named "family" or "family/stack".
 
@@ -51,7 +57,7 @@ def render(
         "# Datasheet numbers are never fitted; [family.X] (the family's stack with the most",
         "# points) is what `predict` uses by default (`--uncalibrated`: configs/efficiency.toml).",
         f"# date: {today}; points used: {int(used.sum())}; "
-        f"cross-validated median APE: {cv_median_ape:.1f}%",
+        f"cross-validated ({cv}) median APE: {cv_median_ape:.1f}%",
         "",
     ]
     meas = np.array([c.measured for c in cases])
@@ -61,8 +67,11 @@ def render(
     main: dict[str, int] = {}
     for f, name in enumerate(families):
         fam = name.split("/")[0]
-        # sets sort by name, so on a tie the later year (the newer build) wins
-        if counts[f] and (fam not in main or counts[f] >= counts[main[fam]]):
+        # on a tie, the later year (the newer build) wins
+        if counts[f] and (
+            fam not in main
+            or _rank(counts[f], name) > _rank(counts[main[fam]], families[main[fam]])
+        ):
             main[fam] = f
     for f, name in enumerate(families):
         sel = used & np.array([c.family == f for c in cases])

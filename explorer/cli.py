@@ -396,11 +396,14 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     from explorer.smooth import EXACT
 
     in_sample = cal.evaluate(bench.cases, bench.fitted, EXACT)
-    text = render(bench.families, bench.fitted, bench.cases, fit, in_sample, cv)
+    text = render(bench.families, bench.fitted, bench.cases, fit, in_sample, cv, bench.cv_kind)
     path = args.out or CONFIG_DIR / "calibration.toml"
     write_atomic(path, text)
     print(json.dumps(knobs_dict(bench.families, bench.fitted), indent=2))
-    print(f"wrote {path} ({int(fit.sum())} points; cross-validated median APE {cv:.1f}%)")
+    print(
+        f"wrote {path} ({int(fit.sum())} points; {bench.cv_kind} cross-validated "
+        f"median APE {cv:.1f}%)"
+    )
 
 
 def cmd_optimize(args: argparse.Namespace) -> dict[str, Any]:

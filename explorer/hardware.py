@@ -72,8 +72,9 @@ class Chip:
       layer_latency_s: fixed time per layer per step [s]; step_latency_s: per step [s].
       mesh_hop_latency_s: effective latency of one core-to-core step of a token's
         wavefront across the on-chip core mesh (used only where core_sram_bytes > 0) [s].
-      eff_lowp: per doubling of the peak below 16 bits (8-bit: one, 4-bit: two), the
-        fraction of the doubled rate that is achieved, relative to eff_gemm [-].
+      eff_lowp: per doubling of the peak over the BF16 peak (log2 of their datasheet
+        ratio: 1 for H100 FP8, 2 for B200 FP4), the fraction of the doubled rate that
+        is achieved, relative to each op class's 16-bit efficiency [-].
     """
 
     peak_flops_per_s: jax.Array
@@ -343,7 +344,7 @@ def stack_efficiency(family: str, stack: str) -> dict[str, float]:
 
 
 def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
-    """The chip with the efficiency knobs fitted for ``stack`` (e.g. "vllm") instead of
+    """The chip with the efficiency knobs fitted for ``stack`` (e.g. "vllm-2024") instead of
     its family's main stack."""
     return dataclasses.replace(chip, **efficiency_fields(stack_efficiency(info.family, stack)))
 

@@ -134,7 +134,7 @@ def effective_peak(chip: Chip, prec: int) -> jax.Array:
     """Peak rate at precision index ``prec`` with the low-precision factor [FLOP/s].
 
     peak_p * eff_lowp ** h, h = log2(peak_p / peak_bf16) doublings below 16 bits (0 for
-    a 16-bit format or a chip that runs it at the 16-bit rate; docs/model.md 4.3).
+    a 16-bit format or a chip that runs it at the 16-bit rate; docs/model.md 5.1).
     """
     p16 = chip.peak_flops_per_s[PRECISIONS.index("bf16")]
     peak = chip.peak_flops_per_s[prec]

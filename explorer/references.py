@@ -97,6 +97,10 @@ def _check_point(table: dict[str, Any], where: str) -> Point:
     check_table(table, _POINT, where, need_sources=False)
     pid = table["id"]
     here = f"{where}: point '{pid}'"
+    if not str(table["date"])[:4].isdigit():
+        raise ConfigError(
+            f"{here}: key 'date' must start with a year (YYYY...), got '{table['date']}'"
+        )
     for key, value in table.items():
         if key.endswith("_basis") and key != "throughput_basis" and not value.startswith(_BASIS):
             raise ConfigError(f"{here}: key '{key}' must start with stated, derived or assumed")
@@ -135,7 +139,8 @@ def _check_point(table: dict[str, Any], where: str) -> Point:
 
 # Software stack of a point: the first entry whose pattern occurs in its framework
 # (case-insensitive); an MLPerf closed submission runs the submitter's tuned build of
-# that framework, audited in the round, so it is a stack of its own ("<name>-mlperf").
+# that framework, audited in the round, so it is a stack of its own ("<name>-mlperf");
+# then the year of the point's date ("<name>[-mlperf]-<year>", see ``stack_of``).
 # A point may set ``stack`` to override the rule.
 _STACKS = (
     ("tensorrt-llm", "tensorrt-llm"),

@@ -167,7 +167,7 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
         "uncalibrated": block(bench.uncalibrated, fit),
         "leave_one_chip_out": block(bench.loco, fit),
         "folds": bench.folds,
-        "cv": "leave-one-out" if bench.folds == int(fit.sum()) else f"{bench.folds}-fold",
+        "cv": bench.cv_kind,
         "n_points": len(cases),
         "n_fitted": int(fit.sum()),
         "n_not_modellable": len(bench.skipped),

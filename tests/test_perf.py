@@ -4,6 +4,7 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 import pytest
 
 import explorer as ex
@@ -240,3 +241,31 @@ def test_mesh_traversal_gradient_by_finite_differences():
     t0 = float(t(x(c0), x(h0)))
     assert float(gc) == pytest.approx(-t0 / (2 * c0), rel=1e-9)
     assert float(gh) == pytest.approx(t0 / h0, rel=1e-9)
+
+
+def test_low_precision_peak_by_hand():
+    """effective peak = peak_p * eff_lowp ** log2(peak_p / peak_bf16): FP8 at 2x BF16 and
+    eff_lowp 0.8 gives 1.6x BF16; FP4 at 4x gives 4 * 0.64 = 2.56x; BF16 is untouched."""
+    from explorer.perf import effective_peak
+
+    chip = ex.make_chip(peak_flops_per_s=[1e15, 1e15, 2e15, 4e15, 2e15], eff_lowp=0.8)
+    got = [float(effective_peak(chip, i)) for i in range(5)]
+    np.testing.assert_allclose(got, [1e15, 1e15, 1.6e15, 2.56e15, 1.6e15], rtol=1e-6)
+
+
+@pytest.mark.parametrize("eff_lowp", [0.5, 0.7, 1.0])
+def test_a_faster_low_precision_peak_is_never_slower(eff_lowp):
+    """Within the fitted bounds (eff_lowp >= 0.5), raising the FP8 peak never lowers the
+    effective FP8 rate, and never takes it below the BF16 rate."""
+    from explorer.perf import effective_peak
+
+    rates = [
+        float(
+            effective_peak(
+                ex.make_chip(peak_flops_per_s=[1e15, 1e15, r, r, r], eff_lowp=eff_lowp), 2
+            )
+        )
+        for r in (1e15, 1.5e15, 2e15, 4e15, 8e15)
+    ]
+    assert rates[0] == pytest.approx(1e15)
+    assert all(b >= a * (1 - 1e-6) for a, b in zip(rates, rates[1:], strict=False))

@@ -97,7 +97,7 @@ def _random_chip(rng: random.Random) -> ex.Chip:
             link_bw_bytes_per_s=scale("link_bw_bytes_per_s", 0.1, 10.0),
             link_latency_s=scale("link_latency_s", 0.2, 5.0),
             domain_chips=float(rng.choice([2, 4, 8, 16, 64])),
-            eff_lowp=rng.uniform(0.4, 1.0),
+            eff_lowp=rng.uniform(0.5, 1.0),
         )
     if rng.random() < 0.2:  # power-starved: dynamic power barely above static
         chip = chip.replace(tdp_w=chip.static_power_w * rng.uniform(1.01, 1.2))

@@ -45,3 +45,6 @@ def test_bad_point_is_one_line():
     table = dict(MODELLABLE[0].data, precision_basis="guessed")
     with pytest.raises(ConfigError, match="must start with stated, derived or assumed"):
         _check_point(table, "refs.toml")
+    table = dict(MODELLABLE[0].data, date="mid 2024")
+    with pytest.raises(ConfigError, match="'date' must start with a year"):
+        _check_point(table, "refs.toml")

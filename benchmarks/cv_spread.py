@@ -20,15 +20,13 @@ from explorer import calibrate as cal
 
 def medians(pred: np.ndarray, su: bm.Setup) -> dict[str, float]:
     """Median APE overall and per vendor (3+ fitted points) of the fitted cases."""
-    meas = np.array([c.measured for c in su.cases])
-    vendor = np.array([c.vendor for c in su.cases])
-    err = bm.ape(pred, meas)
-    out = {"overall": float(np.median(err[su.in_fit]))}
-    for v in sorted(set(vendor[su.in_fit])):
-        sel = su.in_fit & (vendor == v)
-        if sel.sum() >= 3:
-            out[v] = float(np.median(err[sel]))
-    return out
+    fit = su.in_fit
+    meas = np.array([c.measured for c in su.cases])[fit]
+    vendors = [c.vendor for c, f in zip(su.cases, fit, strict=True) if f]
+    overall = bm.summarise(["overall"] * len(vendors), pred[fit], meas)
+    per_vendor = bm.summarise(vendors, pred[fit], meas)
+    rows = {**overall, **{v: s for v, s in per_vendor.items() if s["n"] >= 3}}
+    return {k: s["median_ape"] for k, s in rows.items()}
 
 
 def main(argv: list[str] | None = None) -> None:

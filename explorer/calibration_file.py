@@ -48,8 +48,7 @@ def render(
 
     Each family's ``[family.X]`` table (what ``predict`` uses) holds the knobs of its
     stack with the most fitted points (the newest on a tie), and says which in
-    ``stack``; every fitted set
-    also gets a ``[stack."family/stack"]`` table.
+    ``stack``; every fitted set also gets a ``[stack."family/stack"]`` table.
     """
     today = datetime.date.today().isoformat()
     lines = [

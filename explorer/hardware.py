@@ -300,9 +300,7 @@ def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[st
         fitted = read_toml(path).get("family", {})
         if family in fitted:
             where = f"configs/calibration.toml: family.{family}"
-            knobs = check_table(fitted[family], _EFFICIENCY_FITTED, where, need_sources=False)
-            # knobs a file written before they existed lacks take the family default
-            return {**load_efficiency(family, where, calibrated=False), **knobs}
+            return _fitted_knobs(family, fitted[family], where)
     table = read_toml(CONFIG_DIR / "efficiency.toml")
     families = table.get("family", {})
     if family not in families:
@@ -338,8 +336,13 @@ def stack_efficiency(family: str, stack: str) -> dict[str, float]:
             f"stack '{stack}' has no fitted knobs for family '{family}' in "
             f"configs/calibration.toml (known: {', '.join(known) or 'none'})"
         )
-    where = f'configs/calibration.toml: stack."{key}"'
-    knobs = check_table(fitted[key], _EFFICIENCY_FITTED, where, need_sources=False)
+    return _fitted_knobs(family, fitted[key], f'configs/calibration.toml: stack."{key}"')
+
+
+def _fitted_knobs(family: str, table: dict[str, Any], where: str) -> dict[str, Any]:
+    """A checked table of configs/calibration.toml over the family defaults, so the
+    knobs a file written before they existed lacks take their default."""
+    knobs = check_table(table, _EFFICIENCY_FITTED, where, need_sources=False)
     return {**load_efficiency(family, where, calibrated=False), **knobs}
 
 

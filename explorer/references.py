@@ -41,6 +41,9 @@ _POINT = {
     "chip": Field(str),
     "num_chips": Field(int, required=False, positive=True, sourced=False),
     "num_chips_basis": Field(str, required=False),
+    # the mapping the source ran, when it says (else the benchmark picks the best one)
+    "tp": Field(int, required=False, positive=True, sourced=False),
+    "pp": Field(int, required=False, positive=True, sourced=False),
     "system": Field(str),
     "model": Field(str),
     "framework": Field(str),
@@ -70,6 +73,10 @@ _POINT = {
     "date": Field(str),
     "source": Field(str),
     "notes": Field(str, required=False),
+    # failed a physical sanity check or ambiguous at its source: kept, never fitted
+    "suspect": Field(bool, required=False),
+    # the publication, when the source string alone does not identify it (source_of)
+    "source_group": Field(str, required=False),
     "modellable": Field(bool),
     "why_not": Field(str, required=False),
 }
@@ -118,6 +125,8 @@ def _check_point(table: dict[str, Any], where: str) -> Point:
             raise ConfigError(f"{here}: {table['scenario']} needs ttft_slo_ms and tpot_slo_ms")
         if table["spec_decode"] and not ("spec_k" in table and "spec_accept" in table):
             raise ConfigError(f"{here}: speculative point needs spec_k and spec_accept")
+        if "tp" in table and table["tp"] * table.get("pp", 1) != table["num_chips"]:
+            raise ConfigError(f"{here}: tp x pp must equal num_chips ({table['num_chips']})")
         if table["chip"] not in list_ids("chips"):
             raise ConfigError(f"{here}: unknown chip id '{table['chip']}'")
         if table["model"] not in list_ids("models"):
@@ -176,6 +185,27 @@ def stack_of(point: Point) -> str:
         name = _PROVIDER_STACK.get(point.vendor, "unknown") if "api" in framework else "other"
     name = f"{name}-mlperf" if point.scenario.startswith("mlperf") else name
     return f"{name}-{point.get('date')[:4]}"
+
+
+def source_of(point: Point) -> str:
+    """The publication a point comes from, for leave-one-source-out validation: all
+    points of one paper, repository or vendor post are held out together.
+
+    ``source_group`` overrides. Otherwise the repository of a "github:owner/repo ..."
+    source (an MLPerf results repository: also the submitter, closed/<Submitter>, since
+    each submitter publishes its own results), or the host and path of a URL.
+    """
+    if point.get("source_group"):
+        return point.get("source_group")
+    text = point.get("source").split(" ; ")[0].strip()
+    if text.startswith("github:"):
+        repo = text.split("::")[0].split()[0]
+        path = text.split("::")[1].strip() if "::" in text else ""
+        if "inference_results" in repo and path.startswith(("closed/", "open/")):
+            return f"{repo}/{path.split('/')[1]}"
+        return repo
+    url = text.split()[0].split("#")[0].split("?")[0]
+    return url.removeprefix("https://").removeprefix("http://").rstrip("/")
 
 
 def load_points(directory: Path | None = None) -> list[Point]:

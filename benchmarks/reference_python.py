@@ -11,14 +11,23 @@ Mapping); ``chip_floats``, ``scenario_floats`` and ``mapping_floats`` convert
 explorer's pytrees. The architecture is reduced once to counts by ``model_sizes`` (as
 ``predict`` treats the model as static); ``predict`` then costs one pass of arithmetic.
 
-    resident  R = weights of the worst stage / tp + KV at the final context + activations
+    resident  R = weights of the fullest stage / tp + KV at the final context
+               + one prefill chunk's activations
+    stage     weights: units x layer params, units = L + E + H (pp = 1) or
+               max(ceil(L/pp), (L+E+H)/pp, E, H) (E, H: embedding, untied head in layers)
     placement  tiers fill fastest first; overflow is charged at the slowest tier
     peak       at precision p: peak_p x eff_lowp ** log2(max(peak_p / peak_bf16, 1))
-    roofline   t = max(FLOPs / (peak eff), bytes sum_t share_t / (bw_t eff_t)) per op class
+    roofline   t = max(FLOPs / (peak eff), max_t bytes share_t / (bw_t eff_t)) per op
+               class (the tiers stream at once)
     layer      gemm + attention + other + collectives + mesh traversal + fixed latency
+    messages   tokens x d_model x max(act bytes, 2) (sent in BF16 at least)
     mesh       2 sqrt(layer weight bytes per chip / SRAM per core) x hop latency, or 0
-    prefill    TTFT = max(L t_layer + t_head + (pp-1) hop + step, E_dyn / P_dyn)
-    decode     round = max(path, m x stage) + step; TPOT = throttled round x draft / tau
+    stage time L t_layer + t_head (pp = 1), else
+               max(ceil(L/pp) t_layer, (L t_layer + t_head)/pp, t_head)
+    prefill    c chunks (1 at pp = 1, else min(max(ceil(tokens / chunk), pp), tokens));
+               TTFT = max(path + (c-1) max(stage, hop) + step, c E_dyn / P_dyn)
+    decode     round = max(path, m x max(stage, hop if pp > 1)) + step;
+               TPOT = throttled round x draft / tau
 """
 
 from __future__ import annotations
@@ -34,6 +43,7 @@ ACT_VECTORS_D = 8.0  # activation vectors of width d_model moved per token per l
 ACT_VECTORS_FF = 2.0  # ... and of the active MLP width
 OTHER_FLOPS_PER_D = 10.0  # elementwise FLOPs per token per layer per d_model element
 SPEC_NEAR_ONE = 1e-6  # acceptance within this of 1 gives k + 1 tokens per round
+COMM_BYTES = 2.0  # bytes per element of activations sent between chips (BF16 at least)
 
 
 def chip_floats(chip: Any) -> dict[str, Any]:
@@ -147,20 +157,51 @@ def _experts_touched(ms: Mapping[str, float], tokens: float) -> float:
     return e * (1.0 - math.exp(tokens * math.log1p(-k / e)))
 
 
+def _layer_params(ms) -> float:
+    """Parameters of one average layer (no embedding, no untied head)."""
+    return (ms["total_params"] - ms["vocab_params"] - ms["head_params"]) / ms["n_layers"]
+
+
+def _stage_layers(ms, pp: float) -> float:
+    """Weights of the fullest pipeline stage in units of an average layer: whole layers
+    balanced over pp stages, the embedding on the first, the untied head on the last."""
+    n_l, layer = ms["n_layers"], _layer_params(ms)
+    emb, head = ms["vocab_params"] / layer, ms["head_params"] / layer
+    if pp <= 1.0:
+        return n_l + emb + head
+    return max(math.ceil(n_l / pp), (n_l + emb + head) / pp, emb, head)
+
+
 def _resident_bytes(ms, sc, tp, pp) -> float:
     wb = PRECISION_BYTES[sc["weight_precision"]]
     kvb = PRECISION_BYTES[sc["kv_precision"]]
     ab = max(PRECISION_BYTES[sc["act_precision"]], 1.0)
     n_l = ms["n_layers"]
     layers = math.ceil(n_l / pp)
-    body = ms["total_params"] - ms["vocab_params"] - ms["head_params"]
-    edge = ms["vocab_params"] + (ms["head_params"] if pp <= 1.0 else 0.0)
-    weights = (body * layers / n_l + edge) * wb / tp
+    weights = _stage_layers(ms, pp) * _layer_params(ms) * wb / tp
     ctx_end = sc["prompt_tokens"] + sc["output_tokens"]
     kv = sc["batch"] * _resident_context(ms, ctx_end) * ms["kv_elems"] * kvb * layers
     kv /= min(tp, ms["kv_shards"])
-    act = sc["prefill_batch"] * sc["prompt_tokens"] * ms["act_width"] * ab / tp
+    chunk = min(sc["prefill_batch"] * sc["prompt_tokens"], sc["prefill_chunk_tokens"])
+    act = chunk * ms["act_width"] * ab / tp
     return weights + kv + act
+
+
+def _prefill_chunks(sc, pp: float) -> float:
+    """Chunks of a prefill: one at pp = 1; else prompt tokens / chunk size, at least
+    pp (every stage busy), at most one per token."""
+    if pp <= 1.0:
+        return 1.0
+    tokens = sc["prefill_batch"] * sc["prompt_tokens"]
+    return min(max(float(math.ceil(tokens / sc["prefill_chunk_tokens"])), pp), tokens)
+
+
+def _stage_time(ms, pp: float, layer: float, head: float) -> float:
+    """Slowest stage of one pass: the stage weight balance of ``_stage_layers`` in time."""
+    n_l = ms["n_layers"]
+    if pp <= 1.0:
+        return n_l * layer + head
+    return max(math.ceil(n_l / pp) * layer, (n_l * layer + head) / pp, head)
 
 
 def _traffic(ms, sc, tp, n_seq, q, ctx_mean, kv_moved, head_tokens, prefill) -> dict:
@@ -184,7 +225,7 @@ def _traffic(ms, sc, tp, n_seq, q, ctx_mean, kv_moved, head_tokens, prefill) -> 
         other_bytes=tokens * ms["act_width"] * ab / tp,
         head_flops=2.0 * n_seq * head_tokens * ms["vocab_params"] / tp,
         head_bytes=ms["vocab_params"] * wb / tp,
-        msg_bytes=tokens * d * ab,
+        msg_bytes=tokens * d * max(ab, COMM_BYTES),
     )
 
 
@@ -259,16 +300,16 @@ def _mesh(chip, ms, sc, tp) -> float:
     """Wavefront across one layer's region of a wafer's core mesh [s] (model.md 6.5)."""
     if chip["core_sram_bytes"] <= 0.0:
         return 0.0
-    body = ms["total_params"] - ms["vocab_params"] - ms["head_params"]
-    layer_bytes = body / ms["n_layers"] * PRECISION_BYTES[sc["weight_precision"]] / tp
+    layer_bytes = _layer_params(ms) * PRECISION_BYTES[sc["weight_precision"]] / tp
     return 2.0 * math.sqrt(layer_bytes / chip["core_sram_bytes"]) * chip["mesh_hop_latency_s"]
 
 
-def _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh) -> tuple[float, float]:
-    """(time of an average layer, time of the LM head) of one pass [s]."""
+def _pass(chip, ms, tr, spb, peak, tp, ep, mesh) -> tuple[float, float]:
+    """(time of an average layer, time of the LM head) of one pass [s]. spb: seconds
+    per byte of each tier; the tiers stream at once, so the slowest one counts."""
 
     def roof(flops, nbytes, eff):
-        return max(flops / max(peak * eff, TINY), nbytes * spb_sum)
+        return max(flops / max(peak * eff, TINY), max(nbytes * s for s in spb))
 
     comm, _ = _layer_comm(chip, ms, tp, ep, tr["msg_bytes"])
     layer = (
@@ -308,7 +349,7 @@ def predict(
       mapping: tp, pp, ep.
     Returns:
       ttft_s, tpot_s, tokens_per_s_per_replica, energy_j_per_token [J], power_w,
-      memory_slack_bytes, resident_bytes, throttle, tokens_per_round.
+      memory_slack_bytes, resident_bytes, throttle, tokens_per_round, prefill_chunks.
     """
     ms, sc = sizes, scenario
     tp, pp, ep = mapping["tp"], mapping["pp"], mapping["ep"]
@@ -322,19 +363,24 @@ def predict(
     resident = _resident_bytes(ms, sc, tp, pp)
     share, slack = _place(chip, resident)
     bw, eff = chip["mem_bw_bytes_per_s"], chip["eff_mem"]
-    spb_sum = sum(s / max(b * e, TINY) for s, b, e in zip(share, bw, eff, strict=True))
+    spb = [s / max(b * e, TINY) for s, b, e in zip(share, bw, eff, strict=True)]
     e_byte = sum(s * e for s, e in zip(share, chip["mem_energy_j_per_byte"], strict=True))
     p_dyn = max(n_chips * max(chip["tdp_w"] - chip["static_power_w"], 1e-3), TINY)
     mesh = _mesh(chip, ms, sc, tp)
 
-    # prefill: prefill_batch prompts of P tokens through every stage
+    # prefill: prefill_batch prompts of P tokens in c chunks of bp / c sequences; the
+    # first chunk crosses every stage, each further one adds the slowest stage (or hop)
     p_len, o_len, bp = sc["prompt_tokens"], sc["output_tokens"], sc["prefill_batch"]
-    tr = _traffic(ms, sc, tp, bp, p_len, _mean_context(ms, 0.0, p_len), p_len, 1.0, True)
-    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh)
+    chunks = _prefill_chunks(sc, pp)
+    ctx_p = _mean_context(ms, 0.0, p_len)
+    tr = _traffic(ms, sc, tp, bp / chunks, p_len, ctx_p, p_len, 1.0, True)
+    layer, head = _pass(chip, ms, tr, spb, peak, tp, ep, mesh)
     hop = _hop(chip, n_chips, tr["msg_bytes"] / tp)
-    path = n_l * layer + head + (pp - 1.0) * hop + chip["step_latency_s"]
-    e_prefill = _energy(chip, ms, tr, e_byte, e_flop, tp, pp, ep)
-    ttft = max(path, e_prefill / p_dyn)
+    path = n_l * layer + head + (pp - 1.0) * hop
+    stage = max(_stage_time(ms, pp, layer, head), hop)
+    fill = path + (chunks - 1.0) * stage + chip["step_latency_s"]
+    e_prefill = chunks * _energy(chip, ms, tr, e_byte, e_flop, tp, pp, ep)
+    ttft = max(fill, e_prefill / p_dyn)
 
     # decode: m micro-batches of batch/m sequences, q = k + 1 query tokens each
     batch, k = sc["batch"], sc["spec_k"]
@@ -342,10 +388,10 @@ def predict(
     q = k + 1.0
     ctx = _mean_context(ms, p_len, p_len + o_len)
     tr = _traffic(ms, sc, tp, batch / m, q, ctx, ctx, q, False)
-    layer, head = _pass(chip, ms, tr, spb_sum, peak, tp, ep, mesh)
+    layer, head = _pass(chip, ms, tr, spb, peak, tp, ep, mesh)
     hop = _hop(chip, n_chips, tr["msg_bytes"] / tp)
     path = n_l * layer + head + (pp - 1.0) * hop
-    stage = math.ceil(n_l / pp) * layer + head
+    stage = max(_stage_time(ms, pp, layer, head), hop if pp > 1 else 0.0)
     round_s = max(path, m * stage) + chip["step_latency_s"]
     draft = 1.0 + k * sc["spec_draft_cost"]
     e_round = m * _energy(chip, ms, tr, e_byte, e_flop, tp, pp, ep) * draft
@@ -368,4 +414,5 @@ def predict(
         resident_bytes=resident,
         throttle=round_total / (round_s * draft),
         tokens_per_round=tau,
+        prefill_chunks=chunks,
     )

@@ -61,11 +61,19 @@ def make_mapping(tp: int = 1, pp: int = 1, ep: int = 1, model: Model | None = No
 def candidate_mappings(model: Model, n_chips: int) -> list[tuple[int, int, int]]:
     """All (tp, pp, ep) with tp * pp = n_chips that make sense for ``model``.
 
-    pp <= n_layers; ep in {1, tp} for MoE models when tp divides the experts.
+    tp divides the attention heads (serving stacks do not split a head across chips);
+    only when no such split of n_chips exists (e.g. 568 chips for 32 heads and 32
+    layers, a dataflow compiler's layout) are the other tp values allowed. pp <=
+    n_layers; ep in {1, tp} for MoE models when tp divides the experts.
     """
+    whole = _splits(model, n_chips, heads_whole=True)
+    return whole or _splits(model, n_chips, heads_whole=False)  # tp = n_chips always fits
+
+
+def _splits(model: Model, n_chips: int, heads_whole: bool) -> list[tuple[int, int, int]]:
     out = []
     for tp in range(1, n_chips + 1):
-        if n_chips % tp:
+        if n_chips % tp or (heads_whole and model.n_heads % tp):
             continue
         pp = n_chips // tp
         if pp > model.n_layers:
@@ -73,11 +81,6 @@ def candidate_mappings(model: Model, n_chips: int) -> list[tuple[int, int, int]]
         out.append((tp, pp, 1))
         if model.is_moe and tp > 1 and model.n_experts % tp == 0:
             out.append((tp, pp, tp))
-    if not out:
-        raise ConfigError(
-            f"no mapping of {model.id} onto {n_chips} chips (pp would exceed "
-            f"{model.n_layers} layers)"
-        )
     return out
 
 

@@ -82,18 +82,38 @@ class Metrics:
     tokens_per_round: jax.Array
 
 
+def stage_weight_units(model: Model, pp: jax.Array) -> jax.Array:
+    """Weights of the fullest pipeline stage, in units of one average layer [-].
+
+    pp = 1: all L layers plus the embedding E and the untied LM head H (in layer
+    units). pp > 1: the stack balances whole layers over the stages, the embedding on
+    the first and the head on the last, so the fullest stage holds
+    max(ceil(L / pp), (L + E + H) / pp, E, H) (docs/model.md 3.1).
+    """
+    layer = layer_params(model)
+    emb = model.embedding_params / layer
+    head = 0.0 if model.tied_embeddings else float(model.lm_head_params) / layer
+    n_l = float(model.n_layers)
+    total = n_l + emb + head
+    balanced = jnp.maximum(jnp.maximum(jnp.ceil(n_l / pp), total / pp), max(emb, head))
+    return jnp.where(pp > 1.0, balanced, total)
+
+
+def layer_params(model: Model) -> float:
+    """Parameters of one average transformer layer (no embedding, no head) [-]."""
+    head = 0.0 if model.tied_embeddings else float(model.lm_head_params)
+    return (model.total_params - model.embedding_params - head) / model.n_layers
+
+
 def resident_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Array:
-    """Bytes held on the fullest chip: weights of the largest stage, KV, activations."""
+    """Bytes held on the fullest chip: weights of the fullest stage, KV, one prefill
+    chunk's activations (freed between chunks, so never a whole prompt's)."""
     wb = PRECISION_BYTES[scenario.weight_precision]
     kvb = PRECISION_BYTES[scenario.kv_precision]
     ab = max(PRECISION_BYTES[scenario.act_precision], 1.0)
     tp, pp = mapping.tp, mapping.pp
     layers = jnp.ceil(model.n_layers / pp)
-    head = 0.0 if model.tied_embeddings else float(model.lm_head_params)
-    body = model.total_params - model.embedding_params - head
-    # pp = 1: one chip group holds embedding and head; pp > 1: first and last stages.
-    edge = model.embedding_params + jnp.where(pp > 1.0, 0.0, head)
-    weights = (body * layers / model.n_layers + edge) * wb / tp
+    weights = stage_weight_units(model, pp) * layer_params(model) * wb / tp
     ctx_end = scenario.prompt_tokens + scenario.output_tokens
     kv = (
         scenario.batch
@@ -104,15 +124,41 @@ def resident_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Ar
         / jnp.minimum(tp, model.kv_shards)
     )
     width = ACT_VECTORS_D * model.d_model + ACT_VECTORS_FF * mlp_width_active(model)
-    act = scenario.prefill_batch * scenario.prompt_tokens * width * ab / tp
+    chunk = jnp.minimum(scenario.prefill_batch * scenario.prompt_tokens,
+                        scenario.prefill_chunk_tokens)  # fmt: skip
+    act = chunk * width * ab / tp
     return weights + kv + act
+
+
+def prefill_chunks(scenario: Scenario, pp: jax.Array) -> jax.Array:
+    """Chunks a prefill is split into [-] (docs/model.md 7.2).
+
+    pp = 1: one pass (chunks of one stage run back to back; compute-bound, they sum
+    to the same time). pp > 1: the prefill batch's prompt tokens in chunks of
+    prefill_chunk_tokens, and at least pp chunks so that every stage works at once
+    (GPipe's micro-batches), at most one chunk per token.
+    """
+    tokens = scenario.prefill_batch * scenario.prompt_tokens
+    chunks = jnp.maximum(jnp.ceil(tokens / scenario.prefill_chunk_tokens), pp)
+    return jnp.where(pp > 1.0, jnp.minimum(chunks, tokens), 1.0)
+
+
+def stage_time(layer_s: jax.Array, head_s: jax.Array, model: Model, pp: jax.Array):
+    """Time of the slowest pipeline stage for one pass [s]: the balanced split of
+    ``stage_weight_units`` in time, max(ceil(L / pp) t_layer, (L t_layer + t_head) / pp,
+    t_head); pp = 1: L t_layer + t_head."""
+    n_l = float(model.n_layers)
+    path = n_l * layer_s + head_s
+    # exact max in both modes: the 3-term smooth max here gave NaN gradients under XLA's
+    # fusion in calibration (not reproducible de-optimised); the choice among the three
+    # is a discrete layout choice, and its subgradient is what the fit needs
+    balanced = jnp.maximum(jnp.maximum(jnp.ceil(n_l / pp) * layer_s, path / pp), head_s)
+    return jnp.where(pp > 1.0, balanced, path)
 
 
 def layer_weight_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Array:
     """Bytes of one average layer's weights held on each chip of its stage [B]."""
-    head = 0.0 if model.tied_embeddings else float(model.lm_head_params)
-    body = model.total_params - model.embedding_params - head
-    return body / model.n_layers * PRECISION_BYTES[scenario.weight_precision] / mapping.tp
+    return layer_params(model) * PRECISION_BYTES[scenario.weight_precision] / mapping.tp
 
 
 def mesh_traversal(chip: Chip, layer_bytes: jax.Array) -> jax.Array:
@@ -143,11 +189,14 @@ def effective_peak(chip: Chip, prec: int) -> jax.Array:
 
 
 def _roofline(flops, nbytes, peak, eff, spb, mode):
-    """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0)."""
+    """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0).
+
+    The tiers stream at once (separate channels): memory time is the largest tier's
+    nbytes x share / bandwidth, not their sum (docs/model.md 5.3).
+    """
     t_compute = safe_div(flops, peak * eff)
-    t_memory = nbytes * jnp.sum(spb)
+    t_memory, tier_frac = smax_weights([nbytes * spb[0], nbytes * spb[1], nbytes * spb[2]], mode)
     t, w = smax_weights([t_compute, t_memory], mode)
-    tier_frac = safe_div(spb, jnp.sum(spb))
     bd = jnp.concatenate([w[0:1] * t, w[1] * t * tier_frac, jnp.zeros(2)])
     return t, bd
 
@@ -248,21 +297,22 @@ def predict(
     tp, pp = mapping.tp, mapping.pp
     n_chips = tp * pp
     n_l = float(model.n_layers)
-    stage_layers = jnp.ceil(n_l / pp)
 
     res = resident_bytes(model, scenario, mapping)
     share, slack = place(chip, res, mode)
     spb = seconds_per_byte(chip, share)
     t_mesh = mesh_traversal(chip, layer_weight_bytes(model, scenario, mapping))
 
-    # --- prefill: prefill_batch prompts through every stage, one after another ---
+    # --- prefill: prefill_batch prompts in c chunks; with pp > 1 the chunks flow
+    # through the stages, so TTFT = one chunk's path + (c - 1) x the slowest stage ---
     p_len, o_len = scenario.prompt_tokens, scenario.output_tokens
     bp = scenario.prefill_batch
+    chunks = prefill_chunks(scenario, pp)
     tr_p = pass_traffic(
         model,
         scenario,
         mapping,
-        bp,
+        bp / chunks,
         p_len,
         mean_context(model, 0.0 * p_len, p_len),
         p_len,
@@ -271,9 +321,11 @@ def predict(
     )
     tl_p, bd_lp, th_p, bd_hp = _pass_time(chip, model, mapping, tr_p, spb, peak, mode, t_mesh)
     hop_p = comm.hop(chip, n_chips, tr_p.msg_bytes / tp)
-    path_p = n_l * tl_p + th_p + (pp - 1.0) * hop_p + chip.step_latency_s
-    e_p = _pass_energy(chip, model, mapping, tr_p, share, prec, 1.0)
-    ttft = _throttle(chip, n_chips, path_p, e_p, mode)
+    path_p = n_l * tl_p + th_p + (pp - 1.0) * hop_p
+    stage_p = smax([stage_time(tl_p, th_p, model, pp), hop_p], mode)
+    fill_p = path_p + (chunks - 1.0) * stage_p + chip.step_latency_s
+    e_p = _pass_energy(chip, model, mapping, tr_p, share, prec, chunks)
+    ttft = _throttle(chip, n_chips, fill_p, e_p, mode)
     bd_p = n_l * bd_lp + bd_hp + jnp.array([0, 0, 0, 0, 1.0, 0]) * (pp - 1.0) * hop_p
     bd_p = bd_p + jnp.array([0, 0, 0, 0, 0, 1.0]) * chip.step_latency_s
     bd_p = bd_p * safe_div(ttft, jnp.sum(bd_p))
@@ -287,7 +339,8 @@ def predict(
     tl_d, bd_ld, th_d, bd_hd = _pass_time(chip, model, mapping, tr_d, spb, peak, mode, t_mesh)
     hop_d = comm.hop(chip, n_chips, tr_d.msg_bytes / tp)
     path_d = n_l * tl_d + th_d + (pp - 1.0) * hop_d
-    stage_d = stage_layers * tl_d + th_d
+    # a stage also waits for its input to arrive: the hop bounds it when links are slow
+    stage_d = smax([stage_time(tl_d, th_d, model, pp), (pp > 1.0) * hop_d], mode)
     round_d = smax([path_d, m * stage_d], mode) + chip.step_latency_s
     draft = 1.0 + scenario.spec_k * scenario.spec_draft_cost
     e_d = _pass_energy(chip, model, mapping, tr_d, share, prec, m) * draft

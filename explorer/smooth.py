@@ -43,10 +43,15 @@ def smax_weights(terms: list[jax.Array], mode: Mode) -> tuple[jax.Array, jax.Arr
     safe_top = jnp.where(top > 0, top, 1.0)
     ratio = x / safe_top
     if mode.smooth:
-        powered = ratio**mode.sharpness
-        total = jnp.sum(powered, axis=0)
+        # pow at 0 has a NaN gradient once XLA rewrites it (exp(p log r)): zero terms
+        # contribute exactly 0 through a where instead
+        pos = ratio > 0
+        powered = jnp.where(pos, jnp.where(pos, ratio, 1.0) ** mode.sharpness, 0.0)
+        # >= 1 where some term is positive (the top one gives 1); all-zero terms: 1, so
+        # neither the value nor its gradient divides by zero
+        total = jnp.where(top > 0, jnp.sum(powered, axis=0), 1.0)
         value = safe_top * total ** (1.0 / mode.sharpness)
-        weights = powered / total
+        weights = jnp.where(top > 0, powered / total, 1.0 / x.shape[0])
     else:
         is_top = (x >= top).astype(x.dtype)
         value = top

@@ -21,6 +21,10 @@ from explorer.workload import PRECISION_BYTES, Model, Scenario
 # output, down input). An estimate; see docs/model.md.
 ACT_VECTORS_D = 8.0
 ACT_VECTORS_FF = 2.0
+# Bytes per element of the activations that cross chips (all-reduces, all-to-alls,
+# pipeline hops): production stacks reduce and send in BF16 even when the GEMMs run
+# in FP8 or FP4 (TensorRT-LLM and vLLM all-reduce kernels; docs/model.md 6.1).
+COMM_BYTES = 2.0
 # Elementwise FLOPs per token per layer per d_model element (norms, residual, RoPE).
 OTHER_FLOPS_PER_D = 10.0
 
@@ -39,7 +43,7 @@ class PassTraffic:
     other_bytes: jax.Array
     head_flops: jax.Array
     head_bytes: jax.Array
-    msg_bytes: jax.Array  # activations of all tokens in the pass (one d_model vector each)
+    msg_bytes: jax.Array  # activations of all tokens in the pass (one BF16 d_model vector each)
     tokens: jax.Array  # query tokens in the pass
 
 
@@ -149,6 +153,6 @@ def pass_traffic(
         other_bytes=other_bytes,
         head_flops=head_flops,
         head_bytes=head_bytes,
-        msg_bytes=tokens * model.d_model * ab,
+        msg_bytes=tokens * model.d_model * max(ab, COMM_BYTES),
         tokens=tokens,
     )

@@ -274,6 +274,12 @@ def load_model(model_id: str) -> Model:
 # --- scenario -------------------------------------------------------------------
 
 
+# Tokens per prefill chunk when the scenario gives none: vLLM V1's default token budget
+# per scheduler step for online serving (max_num_batched_tokens = 2048; TensorRT-LLM's
+# max_num_tokens defaults to 8192). An estimate of what a serving stack runs.
+PREFILL_CHUNK_TOKENS = 2048.0
+
+
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
 class Scenario:
@@ -287,6 +293,9 @@ class Scenario:
     spec_draft_cost: cost of one draft token relative to the target's verification
       round (k drafts stretch the round by 1 + k x cost) [-].
     n_micro: micro-batches in flight in the pipeline (decode) [-]; 0 = pp.
+    prefill_chunk_tokens: tokens per prefill chunk [-]: the activation working set held
+      beside the weights and KV, and with pp > 1 the unit that flows through the
+      pipeline (docs/model.md 7.2).
     """
 
     batch: jax.Array
@@ -297,6 +306,7 @@ class Scenario:
     spec_accept: jax.Array
     spec_draft_cost: jax.Array
     n_micro: jax.Array
+    prefill_chunk_tokens: jax.Array
     weight_precision: str = dataclasses.field(default="bf16", metadata=dict(static=True))
     act_precision: str = dataclasses.field(default="bf16", metadata=dict(static=True))
     kv_precision: str = dataclasses.field(default="bf16", metadata=dict(static=True))
@@ -315,6 +325,7 @@ def make_scenario(
     spec_accept: float = 0.0,
     spec_draft_cost: float = 0.05,
     n_micro: float = 0,
+    prefill_chunk_tokens: float = PREFILL_CHUNK_TOKENS,
 ) -> Scenario:
     """Build a Scenario; checks values and names (ConfigError on bad input).
 
@@ -330,6 +341,7 @@ def make_scenario(
         "batch": batch,
         "prompt_tokens": prompt_tokens,
         "output_tokens": output_tokens,
+        "prefill_chunk_tokens": prefill_chunk_tokens,
     }
     for key, value in checks.items():
         if not value >= 1:
@@ -352,6 +364,7 @@ def make_scenario(
         spec_accept=f(spec_accept),
         spec_draft_cost=f(spec_draft_cost),
         n_micro=f(n_micro),
+        prefill_chunk_tokens=f(prefill_chunk_tokens),
         weight_precision=precision,
         act_precision=act_precision or precision,
         kv_precision=kv,

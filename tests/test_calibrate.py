@@ -223,26 +223,30 @@ def test_server_bound_is_met_at_p99():
     assert P99_OVER_MEAN_TPOT > 1.0
 
 
-def test_calibration_file_uses_the_main_stack(tmp_path, monkeypatch):
-    """[family.X] holds the knobs of the stack with the most fitted points (on a tie,
-    the later name: the newer year); every stack has its own [stack."X/s"] table."""
+def test_calibration_file_family_is_the_centre(tmp_path, monkeypatch):
+    """[family.X] (what predict uses) holds the family centre fitted over all stacks and
+    names them; every stack has its own [stack."X/s"] table; without a centre the
+    family takes its first stack's knobs."""
     import tomllib
 
     cases = _two_stack_cases()
     used = np.array([c.family == 0 or c.point_id == "p0b" for c in cases])
-    names = ["nvidia-gpu/tensorrt-llm-2024", "nvidia-gpu/tensorrt-llm-2025"]
-    knobs = np.stack([TRUE, TRUE_B])
-    tie = np.array([c.point_id in ("p0", "p0b") for c in cases])
-    tied = tomllib.loads(render(names, knobs, cases, tie, np.ones(len(cases)), 12.0))
-    assert tied["family"]["nvidia-gpu"]["stack"] == "tensorrt-llm-2025"
     names = ["nvidia-gpu/tensorrt-llm", "nvidia-gpu/vllm"]
-    text = render(names, knobs, cases, used, np.ones(len(cases)), 12.0)
+    knobs = np.stack([TRUE, TRUE_B])
+    centre = (TRUE + TRUE_B) / 2
+    plain = tomllib.loads(render(names, knobs, cases, used, np.ones(len(cases)), 12.0))
+    assert plain["family"]["nvidia-gpu"]["mem_bw"] == pytest.approx(TRUE[3])
+    text = render(
+        names, knobs, cases, used, np.ones(len(cases)), 12.0, centres={"nvidia-gpu": centre}
+    )
     (tmp_path / "configs").mkdir()
     shutil.copy(CONFIG_DIR / "efficiency.toml", tmp_path / "configs")
     write_atomic(tmp_path / "configs" / "calibration.toml", text)
     monkeypatch.setattr("explorer.hardware.CONFIG_DIR", tmp_path / "configs")
     eff = load_efficiency("nvidia-gpu", "test")
-    assert eff["stack"] == "tensorrt-llm" and eff["mem_bw"] == pytest.approx(TRUE[3])
+    assert eff["stack"] == "centre of tensorrt-llm, vllm"
+    assert eff["mem_bw"] == pytest.approx(centre[3])
+    assert sorted(eff["points"]) == sorted(c.point_id for c, u in zip(cases, used) if u)
     stacks = tomllib.loads(text)["stack"]
     assert stacks["nvidia-gpu/vllm"]["points"] == ["p0b"]
     assert stacks["nvidia-gpu/vllm"]["layer_latency_us"] == pytest.approx(60.0)

@@ -131,7 +131,9 @@ def test_pipeline_micro_batches():
     fast = ideal_chip(1e15)  # memory-bound
     t1 = ex.predict(fast, TINY, ex.make_scenario(2, 10, 2, n_micro=1), mp).tpot_s
     t2 = ex.predict(fast, TINY, ex.make_scenario(2, 10, 2, n_micro=2), mp).tpot_s
-    assert float(t2 / t1) >= 0.99
+    # >= 0.95, not 1: the stage time is the balanced split of docs/model.md 3.1, a lower
+    # bound within one layer of a whole-layer split; on this 2-layer model that is a few %
+    assert float(t2 / t1) >= 0.95
 
 
 def test_spec_tokens_per_round():
@@ -269,3 +271,93 @@ def test_a_faster_low_precision_peak_is_never_slower(eff_lowp):
     ]
     assert rates[0] == pytest.approx(1e15)
     assert all(b >= a * (1 - 1e-6) for a, b in zip(rates, rates[1:], strict=False))
+
+
+def _no_link(peak: float) -> ex.Chip:
+    """ideal_chip with free pipeline hops (no latency, unlimited link bandwidth)."""
+    return ideal_chip(peak, link_latency_s=0.0, link_bw_bytes_per_s=1e30)
+
+
+def test_pipelined_prefill_by_hand():
+    """Peak 1e9, pp = 2, prompt 10 in chunks of 5: c = max(ceil(10/5), pp) = 2 chunks of
+    5 tokens. Per layer and chunk: GEMM 2 x 5 x 36864 FLOP = 368.64 us (> 73.728 us of
+    weights); attention 5 x 256 x 5 = 6400 FLOP = 6.4 us (> 0.64 us of KV); other 3.2 us
+    of FLOPs < 5 x 1536 B = 7.68 us. Layer 382.72 us. Head: 0.5 sequences x 2 x 6400 FLOP
+    = 6.4 us < 12800 B = 12.8 us. Path 2 x 382.72 + 12.8 = 778.24 us; stage (balanced)
+    max(1 x 382.72, (765.44 + 12.8) / 2, 12.8) = 389.12 us.
+    TTFT = 778.24 + (2 - 1) x 389.12 = 1167.36 us (unpipelined: 1543.68 us)."""
+    sc = ex.make_scenario(1, 10, 2, prefill_chunk_tokens=5)
+    m = ex.predict(_no_link(1e9), TINY, sc, ex.make_mapping(pp=2))
+    assert float(m.ttft_s) == pytest.approx(1167.36e-6, rel=1e-9)
+    assert float(perf.prefill_chunks(sc, jnp.asarray(2.0))) == 2.0
+
+
+def test_pipelined_prefill_pp1_is_one_pass():
+    """pp = 1: chunking does not change TTFT, the one-pass formula of
+    test_compute_bound_by_hand (1543.68 us), whatever the chunk size."""
+    for chunk in (5.0, 2048.0):
+        sc = ex.make_scenario(1, 10, 2, prefill_chunk_tokens=chunk)
+        m = ex.predict(_no_link(1e9), TINY, sc, ex.make_mapping())
+        assert float(m.ttft_s) == pytest.approx(1543.68e-6, rel=1e-9)
+
+
+def test_pipelined_prefill_gains_with_chunks():
+    """More chunks fill a deeper pipeline: TTFT on pp = 2 falls from one-chunk-per-stage
+    towards path / pp as chunks shrink (compute-bound), and never below it."""
+    mp = ex.make_mapping(pp=2)
+    ttft = [
+        float(ex.predict(_no_link(1e8), TINY, ex.make_scenario(1, 64, 2,
+              prefill_chunk_tokens=c), mp).ttft_s)
+        for c in (64.0, 16.0, 4.0)
+    ]  # fmt: skip
+    assert ttft[0] > ttft[1] > ttft[2]
+
+
+def test_chunk_activations_only():
+    """The activation working set is one chunk, not the whole prompt: resident bytes
+    differ by (prompt - chunk) x (8 x 64 + 2 x 128) x 2 B between chunk 8 and 1e6."""
+    mp = ex.make_mapping()
+    small = perf.resident_bytes(TINY, ex.make_scenario(1, 1000, 2, prefill_chunk_tokens=8), mp)
+    whole = perf.resident_bytes(TINY, ex.make_scenario(1, 1000, 2, prefill_chunk_tokens=1e6), mp)
+    assert float(whole - small) == pytest.approx((1000 - 8) * 768 * 2, rel=1e-12)
+
+
+def test_tiers_overlap_by_hand():
+    """Half the resident bytes in SRAM at 2 GB/s, half in HBM at 1 GB/s: the two tiers
+    stream at once, so memory time is the HBM half alone. Resident R = 173056 B weights
+    + 3072 B KV + 15360 B activations = 191488 B; SRAM = R / 2. Per layer: weights
+    max(36864 / 2e9, 36864 / 1e9) = 36.864 us, KV 704 B / 1e9 = 0.704 us, activations
+    768 B / 1e9 = 0.768 us: 38.336 us, x2 = 76.672; head 6400 B / 1e9 = 6.4 us.
+    TPOT = 83.072 us (serial tiers would give 124.608 us)."""
+    mp, sc = ex.make_mapping(), ex.make_scenario(1, 10, 2)
+    assert float(perf.resident_bytes(TINY, sc, mp)) == pytest.approx(191488.0)
+    chip = ideal_chip(1e12, sram_bytes=95744.0, sram_bw_bytes_per_s=2e9)
+    m = ex.predict(chip, TINY, sc, mp)
+    assert float(m.tpot_s) == pytest.approx(83.072e-6, rel=1e-9)
+
+
+def test_balanced_stage_holds_no_extra_edge():
+    """pp > 1: the fullest stage holds max(ceil(L/pp), (L + E + H)/pp, E, H) layers' worth
+    of weights, not ceil(L/pp) layers plus the embedding. Llama 3.1 70B on pp = 32:
+    3 layers (the embedding and head, ~1.2 layers each, go to the stages with 2)."""
+    m = ex.load_model("llama-3.1-70b")
+    units = float(perf.stage_weight_units(m, jnp.asarray(32.0)))
+    assert units == pytest.approx(3.0)
+    layer = perf.layer_params(m)
+    assert float(perf.stage_weight_units(m, jnp.asarray(1.0))) * layer == pytest.approx(
+        m.total_params - (m.lm_head_params if m.tied_embeddings else 0.0), rel=1e-12
+    )
+
+
+def test_fp8_all_reduce_in_bf16():
+    """An FP8 model's all-reduce carries BF16 activations: same communication time as
+    the BF16 model's (compute and weights aside), on a link-bound chip."""
+    chip = ideal_chip(1e18, mem_bw_bytes_per_s=1e18, link_bw_bytes_per_s=1e6,
+                      link_latency_s=0.0)  # fmt: skip
+    mp = ex.make_mapping(tp=2)
+    comm = [
+        float(ex.predict(chip, TINY, ex.make_scenario(1, 10, 2, precision=p), mp)
+              .decode_breakdown_s[4])
+        for p in ("bf16", "fp8")
+    ]  # fmt: skip
+    assert comm[1] == pytest.approx(comm[0], rel=1e-6)

@@ -3,7 +3,8 @@
 33 random points (seeded): reference and hypothetical SRAM-heavy chips perturbed by
 log-uniform factors, every fabric topology, one to three memory tiers; dense, MoE,
 MLA and sliding-window models in three precision mixes; tp, pp and ep; speculative
-decoding; power-throttled chips; configurations that fit and that do not. Each model
+decoding; pipelined chunked prefill with several chunk sizes; power-throttled chips;
+configurations that fit and that do not. Each model
 and precision mix is one vmapped ``predict`` call (one compile, ~4 s: the test's cost).
 Float64 (conftest).
 """
@@ -105,8 +106,11 @@ def _random_chip(rng: random.Random) -> ex.Chip:
 
 
 def _random_mapping(rng: random.Random, model: ex.Model) -> ex.Mapping:
-    tp = rng.choice([1, 2, 4, 8, 16])
-    pp = rng.choice([1, 1, 2, 3, 4])
+    # tp divides the heads (make_mapping refuses otherwise): Falcon-7B's 71 gives tp = 1
+    tp = rng.choice([t for t in (1, 2, 4, 8, 16) if model.n_heads % t == 0])
+    # pp = n_layers: one layer per stage, where the embedding or LM head sets the
+    # fullest stage (weights and time)
+    pp = rng.choice([1, 1, 2, 3, 4, model.n_layers])
     ep = 1
     if model.is_moe and tp > 1 and model.n_experts % tp == 0 and rng.random() < 0.6:
         ep = tp
@@ -130,6 +134,7 @@ def _random_scenario(rng: random.Random, precisions: tuple[str, str, str]) -> ex
         spec_accept=accept,
         spec_draft_cost=rng.uniform(0.0, 0.2),
         n_micro=rng.choice([0, 0, 1, 2, 8]),
+        prefill_chunk_tokens=rng.choice([2048, 2048, 256, 8192, 1e6]),
     )
 
 
@@ -160,6 +165,7 @@ def compared() -> list[dict]:
                     model=model,
                     mapping=ref.mapping_floats(mp),
                     spec_k=float(sc.spec_k),
+                    prefill_tokens=float(sc.prefill_batch * sc.prompt_tokens),
                     tiers=int(sum(c > 0 for c in chip.mem_capacity_bytes.tolist())),
                     sram_share=float(chip.mem_capacity_bytes[0] / chip.mem_capacity_bytes.sum()),
                     topology=int(chip.topology.argmax()),
@@ -191,8 +197,13 @@ def test_points_cover_the_model(compared):
     assert any(r["want"]["throttle"] > 1.0 + 1e-9 for r in compared)
     assert any(r["mapping"]["tp"] > 1 for r in compared)
     assert any(r["mapping"]["pp"] > 1 for r in compared)
+    assert any(r["mapping"]["pp"] == r["model"].n_layers for r in compared)
     assert any(r["mapping"]["ep"] > 1 for r in compared)
     assert any(r["spec_k"] > 0 for r in compared)
+    # pipelined chunked prefill: chunks set by the chunk size, and by pp alone
+    piped = [r for r in compared if r["mapping"]["pp"] > 1]
+    assert any(r["want"]["prefill_chunks"] > r["mapping"]["pp"] for r in piped)
+    assert any(r["want"]["prefill_chunks"] == r["mapping"]["pp"] for r in piped)
     assert any(r["sram_share"] > 0.5 for r in compared)  # SRAM-heavy
     assert any(r["tiers"] == 3 for r in compared)
     assert {r["topology"] for r in compared} == {0, 1, 2, 3}

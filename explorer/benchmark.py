@@ -26,9 +26,11 @@ import numpy as np
 
 from explorer import calibrate as cal
 from explorer.hardware import load_chip, load_chip_info
+from explorer.mapping import make_mapping
 from explorer.operating import best_operating_point
 from explorer.planner import choose_mapping
-from explorer.references import Point, load_points, stack_of
+from explorer.perf import resident_bytes
+from explorer.references import Point, load_points, source_of, stack_of
 from explorer.smooth import EXACT
 from explorer.workload import load_model, make_scenario
 
@@ -53,6 +55,10 @@ class Benchmark:
     uncalibrated: np.ndarray
     cv: np.ndarray
     loco: np.ndarray
+    loso: np.ndarray  # leave-one-source-out, each point with its own knob set's fit
+    loso_default: np.ndarray  # leave-one-source-out with the family knobs `predict` uses
+    sources: list[str]  # the publication of each case (references.source_of)
+    regimes: list[str]  # the regime of each case (regime_of)
     fitted: np.ndarray  # (n_sets, N_KNOBS) fitted on all plain points
     defaults: np.ndarray  # (n_sets, N_KNOBS) the family defaults of each set
     in_fit: np.ndarray  # bool per case: plain decode points used for fitting
@@ -111,7 +117,10 @@ def make_case(p: Point, family: int, knobs: np.ndarray) -> cal.Case:
         mapping, replicas = op.mapping, op.replicas
     else:
         scenario = _scenario(p, float(p.get("batch")))
-        mapping, _ = choose_mapping(chip, model, scenario, n)
+        if p.get("tp"):
+            mapping = make_mapping(p.get("tp"), p.get("pp", 1), 1, model)
+        else:
+            mapping, _ = choose_mapping(chip, model, scenario, n)
     e2e = p.get("throughput_basis") == "e2e"
     return cal.Case(
         point_id=p.id,
@@ -155,7 +164,7 @@ class Setup:
     parents: list[str]  # chip families
     parent: np.ndarray  # (n_sets,) family index of each set
     centre0: np.ndarray  # (n_parents, N_KNOBS) family defaults
-    in_fit: np.ndarray  # bool per case: plain (not speculative) points
+    in_fit: np.ndarray  # bool per case: plain points (not speculative, not suspect)
 
     @property
     def defaults(self) -> np.ndarray:
@@ -175,7 +184,7 @@ def setup(points: list[Point] | None = None) -> Setup:
         [cal.knobs_of(load_chip(_first_chip(usable, f), calibrated=False)) for f in parents]
     )
     cases = [make_case(p, set_of[p.id], centre0[parent[set_of[p.id]]]) for p in usable]
-    in_fit = np.array([not p.get("spec_decode") for p in usable])
+    in_fit = np.array([not (p.get("spec_decode") or p.get("suspect")) for p in usable])
     skipped = [p for p in points if not p.modellable]
     return Setup(usable, skipped, cases, sets, parents, parent, centre0, in_fit)
 
@@ -204,17 +213,42 @@ def run_benchmark(
     chips = sorted({c.chip_id for c in cases})
     chip_of = np.array([chips.index(c.chip_id) for c in cases])
     loco_masks = np.array([in_fit & (chip_of != j) for j in range(len(chips))])
-    all_masks = np.concatenate([masks, loco_masks, in_fit.astype(float)[None]])
+    sources = [source_of(p) for p in su.usable]
+    names = sorted(set(sources))
+    src_of = np.array([names.index(s) for s in sources])
+    loso_masks = np.array([in_fit & (src_of != j) for j in range(len(names))])
+    all_masks = np.concatenate([masks, loco_masks, loso_masks, in_fit.astype(float)[None]])
     fits = cal.fit(cases, len(su.sets), su.centre0, all_masks, steps, parent=su.parent)
     fitted = fits[-1].knobs
 
-    # speculative points: the full fit (the last); everything else its own fold's fit
+    # speculative and suspect points: the full fit (the last); the rest their own fold's
     cv = held_out(su, np.where(in_fit, fold, len(fits) - 1), fits)
     loco = held_out(su, folds + chip_of, fits)
+    first = folds + len(chips)
+    loso = held_out(su, first + src_of, fits)
+    centres = [dataclasses.replace(f, knobs=f.parent_knobs[su.parent]) for f in fits]
+    loso_default = held_out(su, first + src_of, centres)
     return Benchmark(
-        cases, su.sets, su.skipped, uncal, cv, loco, fitted, su.defaults, in_fit, folds,
+        cases, su.sets, su.skipped, uncal, cv, loco, loso, loso_default, sources,
+        [regime_of(c) for c in cases], fitted, su.defaults, in_fit, folds,
         su.parents, su.parent, fits[-1].parent_knobs,
     )  # fmt: skip
+
+
+REGIMES = ("prefill", "sram-resident", "pipeline", "hbm-decode")
+
+
+def regime_of(case: cal.Case) -> str:
+    """The physical regime a point mostly tests (for the per-regime error table):
+    "prefill" (TTFT: compute-bound), "sram-resident" (every resident byte fits the
+    on-chip SRAM tier), "pipeline" (pp > 1 on off-chip memory), else "hbm-decode"
+    (decode or throughput streaming weights and KV from HBM/GDDR/DDR)."""
+    if case.metric == "ttft_ms":
+        return "prefill"
+    held = float(resident_bytes(case.model, case.scenario, case.mapping))
+    if held <= float(case.chip.mem_capacity_bytes[0]):
+        return "sram-resident"
+    return "pipeline" if float(case.mapping.pp) > 1 else "hbm-decode"
 
 
 def _first_chip(points: list[Point], family: str) -> str:

@@ -6,6 +6,7 @@ run never leaves half a calibration on disk.
 
 from __future__ import annotations
 
+import collections
 import datetime
 import json
 import os
@@ -30,11 +31,6 @@ _KEYS = {
 }
 
 
-def _rank(count: int, name: str) -> tuple[int, str]:
-    """A knob set's claim to be its family's main stack: points, then the stack's year."""
-    return count, name.rsplit("-", 1)[-1]
-
-
 def render(
     families: list[str],
     knobs: np.ndarray,
@@ -43,55 +39,64 @@ def render(
     predicted: np.ndarray,
     cv_median_ape: float,
     cv: str = "leave-one-out",
+    centres: dict[str, np.ndarray] | None = None,
 ) -> str:
     """The TOML text for knob sets named "family" or "family/stack".
 
-    Each family's ``[family.X]`` table (what ``predict`` uses) holds the knobs of its
-    stack with the most fitted points (the newest on a tie), and says which in
-    ``stack``; every fitted set also gets a ``[stack."family/stack"]`` table.
+    Each family's ``[family.X]`` table (what ``predict`` uses) holds its centre: the
+    knobs fitted over all its stacks at once, towards which each stack is shrunk
+    (``centres``; a family without one takes its first stack's knobs). Under
+    leave-one-source-out it predicts a new publication better than any one stack's
+    knobs (docs/model.md 13). Every fitted stack also gets a ``[stack."family/stack"]``
+    table (``predict --stack``).
     """
+    centres = centres or {}
     today = datetime.date.today().isoformat()
     lines = [
         "# Fitted efficiency knobs per chip family and software stack (`explorer calibrate`).",
-        "# Datasheet numbers are never fitted; [family.X] (the family's stack with the most",
-        "# points) is what `predict` uses by default (`--uncalibrated`: configs/efficiency.toml).",
+        "# Datasheet numbers are never fitted; [family.X] (the family's centre over all its",
+        "# stacks) is what `predict` uses by default (`--stack S`: [stack.\"X/S\"];",
+        "# `--uncalibrated`: configs/efficiency.toml).",
         f"# date: {today}; points used: {int(used.sum())}; "
         f"cross-validated ({cv}) median APE: {cv_median_ape:.1f}%",
         "",
     ]
     meas = np.array([c.measured for c in cases])
-    counts = [
-        int((used & np.array([c.family == f for c in cases])).sum()) for f in range(len(families))
-    ]
-    main: dict[str, int] = {}
-    for f, name in enumerate(families):
-        fam = name.split("/")[0]
-        # on a tie, the later year (the newer build) wins
-        if counts[f] and (
-            fam not in main
-            or _rank(counts[f], name) > _rank(counts[main[fam]], families[main[fam]])
-        ):
-            main[fam] = f
-    for f, name in enumerate(families):
-        sel = used & np.array([c.family == f for c in cases])
+    fam_of = np.array([families[c.family].split("/")[0] for c in cases])
+    set_of = np.array([c.family for c in cases])
+    for fam in sorted({name.split("/")[0] for name in families}):
+        sel = used & (fam_of == fam)
         if not sel.any():
             continue
-        fam, _, stack = name.partition("/")
-        heads = [f"[family.{fam}]"] if main[fam] == f else []
-        heads += [f'[stack."{name}"]'] if stack else []
-        for head in heads:
-            lines.append(head)
-            if head.startswith("[family") and stack:
-                lines.append(f'stack = "{stack}"')
-            for (field, _, _), value in zip(FIT_FIELDS, knobs[f], strict=True):
-                key, scale = _KEYS[field]
-                lines.append(f"{key} = {float(value) * scale:.6g}")
-            ids = [c.point_id for c, s in zip(cases, sel, strict=True) if s]
-            err = np.median(np.abs(predicted[sel] - meas[sel]) / meas[sel]) * 100
-            lines.append(f"points = {json.dumps(ids)}")
-            lines.append(f"train_median_ape = {err:.3f}")
-            lines.append("")
+        first = next(f for f, name in enumerate(families) if name.split("/")[0] == fam)
+        stacks = sorted({families[k].partition("/")[2] for k in set_of[sel]})
+        lines.append(f"[family.{fam}]")
+        lines.append(f"stack = {json.dumps('centre of ' + ', '.join(stacks))}")
+        lines += _knob_lines(centres.get(fam, knobs[first]), cases, sel, predicted, meas)
+    for f, name in enumerate(families):
+        sel = used & (set_of == f)
+        if not sel.any() or "/" not in name:
+            continue
+        lines.append(f'[stack."{name}"]')
+        lines += _knob_lines(knobs[f], cases, sel, predicted, meas)
     return "\n".join(lines)
+
+
+def _knob_lines(knobs, cases, sel, predicted, meas) -> list[str]:
+    """One table's knob lines, its points and their in-sample median APE."""
+    lines = []
+    for (field, _, _), value in zip(FIT_FIELDS, knobs, strict=True):
+        key, scale = _KEYS[field]
+        lines.append(f"{key} = {float(value) * scale:.6g}")
+    ids = [c.point_id for c, s in zip(cases, sel, strict=True) if s]
+    chips = collections.Counter(c.chip_id for c, s in zip(cases, sel, strict=True) if s)
+    err = np.median(np.abs(predicted[sel] - meas[sel]) / meas[sel]) * 100
+    lines.append(f"points = {json.dumps(ids)}")
+    inline = ", ".join(f'"{k}" = {v}' for k, v in sorted(chips.items()))
+    lines.append(f"chips = {{ {inline} }}")
+    lines.append(f"train_median_ape = {err:.3f}")
+    lines.append("")
+    return lines
 
 
 def write_atomic(path: Path, text: str) -> None:

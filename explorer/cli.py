@@ -191,7 +191,7 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
         raise ConfigError(f"predict: --chips must be >= 1, got {args.chips}")
     if args.batch == "auto":
         out, metrics = _predict_auto(args, chip, info, model)
-        return _with_economics(out, metrics, chip, info, design)
+        return _with_confidence(_with_economics(out, metrics, chip, info, design), args, info)
     if args.tpot_slo_ms is not None or args.ttft_slo_ms is not None:
         raise ConfigError("predict: --tpot-slo-ms and --ttft-slo-ms need --batch auto")
     scenario = _scenario(args, _number(args.batch, "--batch"))
@@ -210,7 +210,17 @@ def cmd_predict(args: argparse.Namespace) -> dict[str, Any]:
         metrics = predict(chip, model, scenario, mapping)
         chosen_by = "user"
     out = metrics_dict(metrics, info, model, scenario, mapping, chosen_by)
-    return _with_economics(out, metrics, chip, info, design)
+    return _with_confidence(_with_economics(out, metrics, chip, info, design), args, info)
+
+
+def _with_confidence(out: dict[str, Any], args: argparse.Namespace, info) -> dict[str, Any]:
+    """Add the confidence label and the provenance of the knobs (report.confidence)."""
+    from explorer.hardware import knob_provenance
+    from explorer.report import confidence
+
+    calibrated = not args.uncalibrated and not args.chip_file
+    out["confidence"] = confidence(out, knob_provenance(info, calibrated, args.stack), info)
+    return out
 
 
 def _number(text: str, flag: str) -> float:
@@ -285,6 +295,16 @@ def _print_predict(out: dict[str, Any]) -> None:
     for phase, parts in out["breakdown_ms"].items():
         text = ", ".join(f"{k} {v:.3f}" for k, v in parts.items() if v > 0)
         print(f"  {phase} (ms): {text}")
+    if "confidence" in out:
+        c = out["confidence"]
+        k = c["knobs"]
+        where = f"{k['table']}" + (f", stack {k['stack']}" if k["stack"] else "")
+        print(
+            f"  confidence: {c['label']} (knobs: {where}; {k['points']} fitted points, "
+            f"{k['points_on_chip']} on this chip)"
+        )
+        for line in c["rests_on"]:
+            print(f"    rests on: {line}")
 
 
 def cmd_compare(args: argparse.Namespace) -> list[dict[str, Any]]:
@@ -396,7 +416,10 @@ def cmd_calibrate(args: argparse.Namespace) -> None:
     from explorer.smooth import EXACT
 
     in_sample = cal.evaluate(bench.cases, bench.fitted, EXACT)
-    text = render(bench.families, bench.fitted, bench.cases, fit, in_sample, cv, bench.cv_kind)
+    centres = dict(zip(bench.parents, bench.fitted_parent, strict=True))
+    text = render(
+        bench.families, bench.fitted, bench.cases, fit, in_sample, cv, bench.cv_kind, centres
+    )
     path = args.out or CONFIG_DIR / "calibration.toml"
     write_atomic(path, text)
     print(json.dumps(knobs_dict(bench.families, bench.fitted), indent=2))

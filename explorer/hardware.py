@@ -226,6 +226,7 @@ _EFFICIENCY_FITTED = dict(
     # a file written before this knob existed: the family default fills it in
     low_precision=Field(float, required=False, positive=True),
     points=Field(list),
+    chips=Field(dict, required=False),  # fitted points per chip id
     stack=Field(str, required=False),
     train_median_ape=Field(float, minimum=0.0, sourced=False),
 )
@@ -344,6 +345,38 @@ def _fitted_knobs(family: str, table: dict[str, Any], where: str) -> dict[str, A
     knobs a file written before they existed lacks take their default."""
     knobs = check_table(table, _EFFICIENCY_FITTED, where, need_sources=False)
     return {**load_efficiency(family, where, calibrated=False), **knobs}
+
+
+def knob_provenance(info: ChipInfo, calibrated: bool = True, stack: str | None = None) -> dict:
+    """Where a chip's efficiency knobs come from, for predict's confidence label.
+
+    Returns {"knobs": "calibrated" (measured points of this chip were fitted) |
+    "family default" (fitted on other chips of its family, or the family's defaults of
+    configs/efficiency.toml when it has no fitted points), "table": the table used,
+    "stack": its stack(s), "points": fitted points, "points_on_chip": of this chip}.
+    """
+    fitted = {}
+    path = CONFIG_DIR / "calibration.toml"
+    if calibrated and path.exists():
+        data = read_toml(path)
+        key = f"{info.family}/{stack}" if stack else info.family
+        fitted = data.get("stack" if stack else "family", {}).get(key, {})
+    if not fitted:
+        return {
+            "knobs": "family default",
+            "table": f"configs/efficiency.toml: family.{info.family} (no measured point)",
+            "stack": None,
+            "points": 0,
+            "points_on_chip": 0,
+        }
+    on_chip = dict(fitted.get("chips", {})).get(info.id, 0)
+    return {
+        "knobs": "calibrated" if on_chip else "family default",
+        "table": f"configs/calibration.toml: {'stack' if stack else 'family'}.{info.family}",
+        "stack": fitted.get("stack", stack),
+        "points": len(fitted.get("points", [])),
+        "points_on_chip": on_chip,
+    }
 
 
 def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:

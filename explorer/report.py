@@ -91,6 +91,40 @@ def metrics_dict(
     }
 
 
+# A prediction "rests on" an estimated constant when the time it governs is at least
+# this share of TTFT or TPOT.
+RESTS_ON_SHARE = 0.25
+_LATENCY_FIELDS = ("scale_up.latency_us", "scale_out.latency_us")
+
+
+def confidence(out: dict[str, Any], provenance: dict[str, Any], info: ChipInfo) -> dict:
+    """The confidence label of a prediction and what it rests on.
+
+    Label: "calibrated" (this chip's own measured points fitted its knobs), "family
+    default" (knobs fitted on other chips of its family), "estimate" (no measured point
+    in its family, or an estimated link latency carries >= 25% of TTFT or TPOT).
+    """
+    if provenance["points_on_chip"]:
+        label = "calibrated"
+    elif provenance["points"]:
+        label = "family default"
+    else:
+        label = "estimate"
+    rests = []
+    if provenance["points"] == 0:
+        rests.append("efficiency knobs and latencies: family defaults, no measured point")
+    estimated = [f for f in _LATENCY_FIELDS if f in info.estimated]
+    for phase, total in (("prefill", out["ttft_ms"]), ("decode", out["tpot_ms"])):
+        share = out["breakdown_ms"][phase]["comm"] / total if total > 0 else 0.0
+        if estimated and share >= RESTS_ON_SHARE:
+            label = "estimate"
+            rests.append(
+                f"{phase}: {share:.0%} is communication, timed with an estimated "
+                f"{' and '.join(estimated)} (no measured point fits it)"
+            )
+    return {"label": label, "rests_on": rests, "knobs": provenance}
+
+
 def table(rows: list[dict[str, Any]], columns: list[tuple[str, str, str]]) -> str:
     """A fixed-width text table. columns: (key, header, format spec)."""
     cells = [[h for _, h, _ in columns]]
@@ -140,6 +174,10 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
                 "ape_uncalibrated": float(ape(bench.uncalibrated[i], c.measured)),
                 "predicted_loco": float(bench.loco[i]),
                 "ape_loco": float(ape(bench.loco[i], c.measured)),
+                "predicted_loso": float(bench.loso_default[i]),
+                "ape_loso": float(ape(bench.loso_default[i], c.measured)),
+                "source": bench.sources[i],
+                "regime": bench.regimes[i],
                 "fitted": bool(bench.in_fit[i]),
                 "batch": float(c.scenario.batch),
                 "mapping": c.mapping.as_dict(),
@@ -153,6 +191,9 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
             "per_vendor": [c.vendor for c in cases],
             "per_chip": [c.chip_id for c in cases],
             "per_metric": [c.metric for c in cases],
+            "per_regime": bench.regimes,
+            "per_source": bench.sources,
+            "per_class": [_chip_class(c.vendor) for c in cases],
         }
         out: dict[str, Any] = {
             "overall": summarise(["all"] * int(sel.sum()), pred[sel], meas[sel])["all"]
@@ -163,6 +204,9 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
 
     spec = ~fit
     summary = {
+        "headline": "leave_one_source_out",
+        "leave_one_source_out": block(bench.loso_default, fit),
+        "leave_one_source_out_own_stack": block(bench.loso, fit),
         "calibrated_cv": block(bench.cv, fit),
         "uncalibrated": block(bench.uncalibrated, fit),
         "leave_one_chip_out": block(bench.loco, fit),
@@ -180,6 +224,14 @@ def benchmark_dict(bench: Any) -> dict[str, Any]:
         "fitted_knobs": knobs_dict(bench.families, bench.fitted),
         "not_modellable": [{"id": p.id, "why_not": p.get("why_not")} for p in bench.skipped],
     }
+
+
+SRAM_HEAVY = ("cerebras", "groq", "sambanova", "tenstorrent", "d-matrix", "ibm")
+
+
+def _chip_class(vendor: str) -> str:
+    """ "sram-heavy" for the vendors whose chips keep weights in on-chip SRAM, else "hbm"."""
+    return "sram-heavy" if vendor.lower() in SRAM_HEAVY else "hbm"
 
 
 def knobs_dict(families: list[str], knobs: np.ndarray) -> dict[str, dict[str, float]]:
@@ -214,34 +266,37 @@ def benchmark_text(out: dict[str, Any]) -> str:
         ("ape_uncalibrated", "err %", ".0f"),
         ("predicted", "calib. (CV)", ".4g"),
         ("ape_cv", "err %", ".0f"),
+        ("predicted_loso", "LOSO", ".4g"),
+        ("ape_loso", "err %", ".0f"),
         ("tag", "", ""),
     ]
     lines.append(table(rows, cols))
     s = out["summary"]
     for title, key in (
         ("per vendor", "per_vendor"),
-        ("per chip", "per_chip"),
+        ("per class", "per_class"),
+        ("per regime", "per_regime"),
         ("per metric", "per_metric"),
+        ("per source", "per_source"),
+        ("per chip", "per_chip"),
     ):
         lines.append("")
         lines.append(
-            f"Summary {title} (fitted points; APE = absolute % error, bias = median signed)"
+            f"Summary {title} (fitted points; APE = absolute % error, bias = median signed; "
+            "LOSO = leave-one-source-out, the family knobs `predict` uses)"
         )
         srows = []
-        for name, cv in s["calibrated_cv"][key].items():
-            un = s["uncalibrated"][key][name]
-            lo = s["leave_one_chip_out"][key][name]
+        for name, lo in s["leave_one_source_out"][key].items():
             srows.append(
                 {
                     "name": name,
-                    "n": cv["n"],
-                    "u_med": un["median_ape"],
-                    "u_p90": un["p90_ape"],
-                    "u_bias": un["bias_pct"],
-                    "c_med": cv["median_ape"],
-                    "c_p90": cv["p90_ape"],
-                    "c_bias": cv["bias_pct"],
-                    "l_med": lo["median_ape"],
+                    "n": lo["n"],
+                    "u_med": s["uncalibrated"][key][name]["median_ape"],
+                    "s_med": lo["median_ape"],
+                    "s_p90": lo["p90_ape"],
+                    "s_bias": lo["bias_pct"],
+                    "c_med": s["calibrated_cv"][key][name]["median_ape"],
+                    "l_med": s["leave_one_chip_out"][key][name]["median_ape"],
                 }
             )
         lines.append(
@@ -251,24 +306,27 @@ def benchmark_text(out: dict[str, Any]) -> str:
                     ("name", title.split()[1], ""),
                     ("n", "n", "d"),
                     ("u_med", "uncal. median", ".1f"),
-                    ("u_p90", "p90", ".1f"),
-                    ("u_bias", "bias", "+.1f"),
-                    ("c_med", "CV median", ".1f"),
-                    ("c_p90", "p90", ".1f"),
-                    ("c_bias", "bias", "+.1f"),
+                    ("s_med", "LOSO median", ".1f"),
+                    ("s_p90", "p90", ".1f"),
+                    ("s_bias", "bias", "+.1f"),
+                    ("c_med", f"{s['cv']} median", ".1f"),
                     ("l_med", "LOCO median", ".1f"),
                 ],
             )
         )
-    o, u, lo = (
+    o, u, lo, so = (
         s["calibrated_cv"]["overall"],
         s["uncalibrated"]["overall"],
         s["leave_one_chip_out"]["overall"],
+        s["leave_one_source_out"]["overall"],
     )
+    own = s["leave_one_source_out_own_stack"]["overall"]
     lines.append("")
     lines.append(
-        f"Overall ({s['n_fitted']} fitted points): median APE uncalibrated {u['median_ape']:.1f}%, "
-        f"calibrated ({s['cv']} CV) {o['median_ape']:.1f}%, "
+        f"Headline ({s['n_fitted']} fitted points): leave-one-source-out median APE "
+        f"{so['median_ape']:.1f}% (p90 {so['p90_ape']:.1f}%; with each point's own stack "
+        f"where other sources fitted it: {own['median_ape']:.1f}%). Uncalibrated "
+        f"{u['median_ape']:.1f}%, {s['cv']} CV {o['median_ape']:.1f}%, "
         f"leave-one-chip-out {lo['median_ape']:.1f}%"
     )
     if "speculative_apart" in s:

@@ -28,8 +28,8 @@ from explorer import calibrate as cal
 from explorer.hardware import load_chip, load_chip_info
 from explorer.mapping import make_mapping
 from explorer.operating import best_operating_point
-from explorer.planner import choose_mapping
 from explorer.perf import resident_bytes
+from explorer.planner import choose_mapping
 from explorer.references import Point, load_points, source_of, stack_of
 from explorer.smooth import EXACT
 from explorer.workload import load_model, make_scenario

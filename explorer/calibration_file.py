@@ -55,7 +55,7 @@ def render(
     lines = [
         "# Fitted efficiency knobs per chip family and software stack (`explorer calibrate`).",
         "# Datasheet numbers are never fitted; [family.X] (the family's centre over all its",
-        "# stacks) is what `predict` uses by default (`--stack S`: [stack.\"X/S\"];",
+        '# stacks) is what `predict` uses by default (`--stack S`: [stack."X/S"];',
         "# `--uncalibrated`: configs/efficiency.toml).",
         f"# date: {today}; points used: {int(used.sum())}; "
         f"cross-validated ({cv}) median APE: {cv_median_ape:.1f}%",

@@ -13,7 +13,7 @@ tier. The slack sum(cap) - R is exact in both modes.
 
 Smooth mode replaces relu by ``srelu`` with a width set per boundary so that its error
 is bounded in *time*, not bytes: srelu moves up to s ln2 / k bytes across boundary t
-(docs/model.md 5.2), each costing 1 / b_next - 1 / b_t seconds more than it should,
+(docs/model.md 0.2), each costing 1 / b_next - 1 / b_t seconds more than it should,
 against an exact time of about R / b_t. With s_t = R x min(1, b_next / b_t) the
 relative time error is at most ln2 / k (b_next: the next tier that has capacity; a
 boundary with no such tier has s = R since its spill is charged at the same tier).
@@ -42,7 +42,9 @@ def boundary_scales(chip: Chip, resident_bytes: jax.Array) -> jax.Array:
     has = cap > 0.0
     b1 = jnp.where(has[1], bw[1], jnp.where(has[2], bw[2], bw[0]))
     b2 = jnp.where(has[2], bw[2], bw[1])
-    ratio = jnp.clip(jnp.stack([_ratio(b1, bw[0]), _ratio(b2, bw[1]), jnp.ones(())]), MIN_RATIO, 1.0)
+    ratio = jnp.clip(
+        jnp.stack([_ratio(b1, bw[0]), _ratio(b2, bw[1]), jnp.ones(())]), MIN_RATIO, 1.0
+    )
     r0 = ratio[0]
     r1 = jnp.where(has[1], ratio[1], r0)
     r2 = jnp.where(has[2], ratio[2], r1)
@@ -76,6 +78,6 @@ def seconds_per_byte(chip: Chip, share: jax.Array) -> jax.Array:
     """Per tier: seconds per byte of traffic, weighted by the tier's share (3,).
 
     The tiers are separate channels that stream at once, so a pass's memory time is
-    the largest of nbytes x these, not their sum (perf._roofline; docs/model.md 5.3).
+    the largest of nbytes x these, not their sum (perf._roofline; docs/model.md 5.1).
     """
     return safe_div(share, chip.mem_bw_bytes_per_s * chip.eff_mem)

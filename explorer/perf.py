@@ -131,7 +131,7 @@ def resident_bytes(model: Model, scenario: Scenario, mapping: Mapping) -> jax.Ar
 
 
 def prefill_chunks(scenario: Scenario, pp: jax.Array) -> jax.Array:
-    """Chunks a prefill is split into [-] (docs/model.md 7.2).
+    """Chunks a prefill is split into [-] (docs/model.md 7.1).
 
     pp = 1: one pass (chunks of one stage run back to back; compute-bound, they sum
     to the same time). pp > 1: the prefill batch's prompt tokens in chunks of
@@ -192,7 +192,7 @@ def _roofline(flops, nbytes, peak, eff, spb, mode):
     """Time of one op class and its (6,) breakdown (compute, 3 tiers, comm=0, fixed=0).
 
     The tiers stream at once (separate channels): memory time is the largest tier's
-    nbytes x share / bandwidth, not their sum (docs/model.md 5.3).
+    nbytes x share / bandwidth, not their sum (docs/model.md 5.1).
     """
     t_compute = safe_div(flops, peak * eff)
     t_memory, tier_frac = smax_weights([nbytes * spb[0], nbytes * spb[1], nbytes * spb[2]], mode)

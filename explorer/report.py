@@ -102,7 +102,8 @@ def confidence(out: dict[str, Any], provenance: dict[str, Any], info: ChipInfo) 
 
     Label: "calibrated" (this chip's own measured points fitted its knobs), "family
     default" (knobs fitted on other chips of its family), "estimate" (no measured point
-    in its family, or an estimated link latency carries >= 25% of TTFT or TPOT).
+    in its family, or, on a chip without measured points of its own, an estimated link
+    latency carries >= 25% of TTFT or TPOT: no measurement checks it).
     """
     if provenance["points_on_chip"]:
         label = "calibrated"
@@ -116,7 +117,7 @@ def confidence(out: dict[str, Any], provenance: dict[str, Any], info: ChipInfo) 
     estimated = [f for f in _LATENCY_FIELDS if f in info.estimated]
     for phase, total in (("prefill", out["ttft_ms"]), ("decode", out["tpot_ms"])):
         share = out["breakdown_ms"][phase]["comm"] / total if total > 0 else 0.0
-        if estimated and share >= RESTS_ON_SHARE:
+        if estimated and share >= RESTS_ON_SHARE and not provenance["points_on_chip"]:
             label = "estimate"
             rests.append(
                 f"{phase}: {share:.0%} is communication, timed with an estimated "

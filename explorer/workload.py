@@ -295,7 +295,7 @@ class Scenario:
     n_micro: micro-batches in flight in the pipeline (decode) [-]; 0 = pp.
     prefill_chunk_tokens: tokens per prefill chunk [-]: the activation working set held
       beside the weights and KV, and with pp > 1 the unit that flows through the
-      pipeline (docs/model.md 7.2).
+      pipeline (docs/model.md 7.1).
     """
 
     batch: jax.Array

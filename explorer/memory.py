@@ -58,9 +58,28 @@ def _ratio(num: jax.Array, den: jax.Array) -> jax.Array:
     return jnp.where(has, num / jnp.where(has, den, 1.0), 1.0)
 
 
+def fill_capacity(chip: Chip, resident_bytes: jax.Array) -> jax.Array:
+    """Capacity per tier that placement fills (3,): tier 0 stops at the balance point.
+
+    The tiers stream at once (docs/model.md 5.1), so once SRAM holds a share
+    b_0 / (b_0 + b_1) of the bytes it is the slower channel, and a byte more in it
+    would make the pass slower: C_0' = min(C_0, max(R b_0 / (b_0 + b_1), R - C_1 - C_2))
+    (never spilling bytes the other tiers cannot hold). b_1: the next tier with
+    capacity; none: C_0' = C_0. More SRAM never slows a pass.
+    """
+    cap = chip.mem_capacity_bytes
+    bw = chip.mem_bw_bytes_per_s * chip.eff_mem
+    has = cap > 0.0
+    nxt = jnp.where(has[1], bw[1], bw[2])
+    balance = resident_bytes * _ratio(bw[0], bw[0] + nxt)
+    keep = jnp.maximum(balance, resident_bytes - cap[1] - cap[2])
+    c0 = jnp.where(has[1] | has[2], jnp.minimum(cap[0], keep), cap[0])
+    return jnp.stack([c0, cap[1], cap[2]])
+
+
 def place(chip: Chip, resident_bytes: jax.Array, mode: Mode) -> tuple[jax.Array, jax.Array]:
     """(share of traffic per tier (3,), slack = capacity - resident [B])."""
-    cap = chip.mem_capacity_bytes
+    cap = fill_capacity(chip, resident_bytes)
     beyond = srelu(resident_bytes - jnp.cumsum(cap), boundary_scales(chip, resident_bytes), mode)
     before = jnp.concatenate([jnp.reshape(resident_bytes, (1,)), beyond[:-1]])
     placed = jnp.maximum(before - beyond, 0.0)
@@ -70,7 +89,7 @@ def place(chip: Chip, resident_bytes: jax.Array, mode: Mode) -> tuple[jax.Array,
     tiers = jnp.arange(cap.shape[0])
     last = jnp.max(jnp.where(cap > 0, tiers, 0))
     share = safe_div(placed + overflow * (tiers == last), resident_bytes)
-    slack = jnp.sum(cap) - resident_bytes
+    slack = jnp.sum(chip.mem_capacity_bytes) - resident_bytes
     return share, slack
 
 

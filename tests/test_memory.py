@@ -76,3 +76,16 @@ def test_place_by_hand_and_empty_tiers():
     share_s, _ = place(chip, jnp.asarray(150.0), Mode(True, 300.0))
     assert float(share_s[1]) == pytest.approx(0.0, abs=1e-12)
     assert float(jnp.sum(share_s)) == pytest.approx(1.0, abs=1e-9)
+
+
+def test_sram_fills_only_to_the_balance_point():
+    """Tiers stream at once, so filling SRAM past b0 / (b0 + b1) of the bytes would make
+    it the slower channel: with a 33x SRAM, TPOT at SRAM = 0.99 R and = 1.5 R is not
+    above TPOT at 0.97 R (fastest-first filling to the brim made it 1% slower), and the
+    share in SRAM stops at 33/34."""
+    mp, sc = ex.make_mapping(), ex.make_scenario(4, 512, 128)
+    res = float(perf.resident_bytes(MODEL, sc, mp))
+    tpot = [float(_TPOT(_chip(f * res, 33.0), sc, mp)) for f in (0.97, 0.99, 1.5)]
+    assert tpot[1] <= tpot[0] * (1 + 1e-9) and tpot[2] <= tpot[1] * (1 + 1e-9)
+    share, _ = place(_chip(1.5 * res, 33.0), jnp.asarray(res), ex.EXACT)
+    assert float(share[0]) == pytest.approx(33.0 / 34.0, rel=1e-9)

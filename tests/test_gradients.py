@@ -122,6 +122,11 @@ def test_gradients_match_central_differences(case):
     jac = _jacobian(chip, model, scenario, mapping)
     failures = []
     for field, idx, x in _leaf_elements(chip):
+        if field == "mem_capacity_bytes" and x == 0:
+            # an absent tier's capacity sits at a kink: a negative capacity is
+            # unphysical, and a positive one takes bytes from the balanced SRAM fill
+            # (memory.fill_capacity), so only one-sided derivatives exist there
+            continue
         # Relative step ~1e-6; a zero-valued element (an absent tier) steps by 1e-6 of
         # the field's largest element instead (or of _ZERO_SCALE).
         scale = abs(x) or float(np.max(np.abs(getattr(chip, field)))) or _ZERO_SCALE[field]

@@ -235,9 +235,6 @@ def run_benchmark(
     )  # fmt: skip
 
 
-REGIMES = ("prefill", "sram-resident", "pipeline", "hbm-decode")
-
-
 def regime_of(case: cal.Case) -> str:
     """The physical regime a point mostly tests (for the per-regime error table):
     "prefill" (TTFT: compute-bound), "sram-resident" (every resident byte fits the

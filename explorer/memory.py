@@ -40,7 +40,7 @@ def boundary_scales(chip: Chip, resident_bytes: jax.Array) -> jax.Array:
     cap = chip.mem_capacity_bytes
     bw = chip.mem_bw_bytes_per_s * chip.eff_mem
     has = cap > 0.0
-    b1 = jnp.where(has[1], bw[1], jnp.where(has[2], bw[2], bw[0]))
+    b1 = _next_bandwidth(chip)
     b2 = jnp.where(has[2], bw[2], bw[1])
     ratio = jnp.clip(
         jnp.stack([_ratio(b1, bw[0]), _ratio(b2, bw[1]), jnp.ones(())]), MIN_RATIO, 1.0
@@ -49,6 +49,14 @@ def boundary_scales(chip: Chip, resident_bytes: jax.Array) -> jax.Array:
     r1 = jnp.where(has[1], ratio[1], r0)
     r2 = jnp.where(has[2], ratio[2], r1)
     return (resident_bytes + 1.0) * jnp.stack([r0, r1, r2])
+
+
+def _next_bandwidth(chip: Chip) -> jax.Array:
+    """Effective bandwidth of the first tier after SRAM that has capacity [B/s]; SRAM's
+    own where none has (a spill then stays in the same tier)."""
+    cap = chip.mem_capacity_bytes
+    bw = chip.mem_bw_bytes_per_s * chip.eff_mem
+    return jnp.where(cap[1] > 0, bw[1], jnp.where(cap[2] > 0, bw[2], bw[0]))
 
 
 def _ratio(num: jax.Array, den: jax.Array) -> jax.Array:
@@ -70,8 +78,7 @@ def fill_capacity(chip: Chip, resident_bytes: jax.Array) -> jax.Array:
     cap = chip.mem_capacity_bytes
     bw = chip.mem_bw_bytes_per_s * chip.eff_mem
     has = cap > 0.0
-    nxt = jnp.where(has[1], bw[1], bw[2])
-    balance = resident_bytes * _ratio(bw[0], bw[0] + nxt)
+    balance = resident_bytes * _ratio(bw[0], bw[0] + _next_bandwidth(chip))
     keep = jnp.maximum(balance, resident_bytes - cap[1] - cap[2])
     c0 = jnp.where(has[1] | has[2], jnp.minimum(cap[0], keep), cap[0])
     return jnp.stack([c0, cap[1], cap[2]])

@@ -32,6 +32,7 @@ from explorer.perf import resident_bytes
 from explorer.planner import choose_mapping
 from explorer.references import Point, load_points, source_of, stack_of
 from explorer.smooth import EXACT
+from explorer.stacks import blend, chip_weights
 from explorer.workload import load_model, make_scenario
 
 MLPERF = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
@@ -56,7 +57,7 @@ class Benchmark:
     cv: np.ndarray
     loco: np.ndarray
     loso: np.ndarray  # leave-one-source-out, each point with its own knob set's fit
-    loso_default: np.ndarray  # leave-one-source-out with the family knobs `predict` uses
+    loso_default: np.ndarray  # leave-one-source-out with the default knobs `predict` uses
     sources: list[str]  # the publication of each case (references.source_of)
     regimes: list[str]  # the regime of each case (regime_of)
     fitted: np.ndarray  # (n_sets, N_KNOBS) fitted on all plain points
@@ -199,6 +200,41 @@ def held_out(su: Setup, group: np.ndarray, fits: list[cal.FitResult]) -> np.ndar
     return out
 
 
+def default_row(su: Setup, fit: cal.FitResult, mask: np.ndarray, i: int) -> np.ndarray:
+    """The knobs ``predict`` gives case i's chip at its point's year, from a fit on
+    ``mask``: the family centre half-way to the stacks whose fitted points measured
+    this chip (explorer.stacks)."""
+    case = su.cases[i]
+    fam = su.parent[case.family]
+    counts: dict[str, int] = {}
+    for j in np.flatnonzero(mask > 0):
+        other = su.cases[j]
+        if other.chip_id == case.chip_id and su.parent[other.family] == fam:
+            name = su.sets[other.family].split("/", 1)[1]
+            counts[name] = counts.get(name, 0) + 1
+    weights = chip_weights(counts, case.chip_id, int(str(su.usable[i].get("date"))[:4]))
+    rows = {name: fit.knobs[su.sets.index(f"{su.parents[fam]}/{name}")] for name in weights}
+    return blend(fit.parent_knobs[fam], rows, weights)
+
+
+def held_out_default(
+    su: Setup, group: np.ndarray, fits: list[cal.FitResult], masks: np.ndarray
+) -> np.ndarray:
+    """Like :func:`held_out`, with the default knobs of each case's chip and year
+    (:func:`default_row`) in place of its stack's: what ``predict`` would say."""
+    out = np.full(len(su.cases), np.nan)
+    for k in np.unique(group[group >= 0]):
+        held = np.flatnonzero(group == k)
+        n = len(fits[k].knobs)
+        rows = [default_row(su, fits[k], masks[k], i) for i in held]
+        knobs = np.concatenate([fits[k].knobs, np.array(rows)])
+        cases = list(su.cases)
+        for r, i in enumerate(held):
+            cases[i] = dataclasses.replace(cases[i], family=n + r)
+        out[held] = _predict_held(su.usable, cases, group == k, knobs)
+    return out
+
+
 def run_benchmark(
     folds: int = 0, steps: int = 300, points: list[Point] | None = None, seed: int = 0
 ) -> Benchmark:
@@ -226,8 +262,7 @@ def run_benchmark(
     loco = held_out(su, folds + chip_of, fits)
     first = folds + len(chips)
     loso = held_out(su, first + src_of, fits)
-    centres = [dataclasses.replace(f, knobs=f.parent_knobs[su.parent]) for f in fits]
-    loso_default = held_out(su, first + src_of, centres)
+    loso_default = held_out_default(su, first + src_of, fits, all_masks)
     return Benchmark(
         cases, su.sets, su.skipped, uncal, cv, loco, loso, loso_default, sources,
         [regime_of(c) for c in cases], fitted, su.defaults, in_fit, folds,

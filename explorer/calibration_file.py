@@ -43,7 +43,7 @@ def render(
 ) -> str:
     """The TOML text for knob sets named "family" or "family/stack".
 
-    Each family's ``[family.X]`` table (what ``predict`` uses) holds its centre: the
+    Each family's ``[family.X]`` table (what ``predict`` starts from) holds its centre: the
     knobs fitted over all its stacks at once, towards which each stack is shrunk
     (``centres``; a family without one takes its first stack's knobs). Under
     leave-one-source-out it predicts a new publication better than any one stack's
@@ -55,8 +55,9 @@ def render(
     lines = [
         "# Fitted efficiency knobs per chip family and software stack (`explorer calibrate`).",
         "# Datasheet numbers are never fitted; [family.X] (the family's centre over all its",
-        '# stacks) is what `predict` uses by default (`--stack S`: [stack."X/S"];',
-        "# `--uncalibrated`: configs/efficiency.toml).",
+        "# stacks), half-way to the stacks that measured the chip (explorer.stacks), is what",
+        '# `predict` uses by default (`--stack S`: [stack."X/S"]; `--uncalibrated`:',
+        "# configs/efficiency.toml).",
         f"# date: {today}; points used: {int(used.sum())}; "
         f"cross-validated ({cv}) median APE: {cv_median_ape:.1f}%",
         "",

@@ -48,7 +48,12 @@ def _add_predict(sub: Any) -> None:
     p.add_argument("--ttft-slo-ms", type=float, help="with --batch auto: TTFT bound")
     p.add_argument("--uncalibrated", action="store_true", help="default efficiency knobs")
     p.add_argument(
-        "--stack", help="the knobs fitted for this software stack (e.g. vllm-2024; default: main)"
+        "--stack",
+        help="the knobs fitted for this software stack (e.g. vllm-2024; default: the family "
+        "centre half-way to the stacks that measured this chip)",
+    )
+    p.add_argument(
+        "--year", type=int, help="blend only this chip's stacks of this year or earlier"
     )
     p.add_argument("--prompt", type=float, default=1024, help="prompt tokens")
     p.add_argument("--output", type=float, default=256, help="generated tokens")
@@ -161,7 +166,8 @@ def _scenario(args: argparse.Namespace, batch: float | None = None):
 def _load_any_chip(args: argparse.Namespace, calibrated: bool):
     """(Chip, ChipInfo, Design or None) from --chip ID or --chip-file (chip or design)."""
     if not args.chip_file:
-        return load_chip(args.chip, calibrated), load_chip_info(args.chip), None
+        year = getattr(args, "year", None)
+        return load_chip(args.chip, calibrated, year), load_chip_info(args.chip), None
     from explorer.configio import read_toml
     from explorer.design_file import is_design_file, load_design_chip
 
@@ -223,7 +229,8 @@ def _with_confidence(out: dict[str, Any], args: argparse.Namespace, info) -> dic
     from explorer.report import confidence
 
     calibrated = not args.uncalibrated and not args.chip_file
-    out["confidence"] = confidence(out, knob_provenance(info, calibrated, args.stack), info)
+    provenance = knob_provenance(info, calibrated, args.stack, args.year)
+    out["confidence"] = confidence(out, provenance, info)
     return out
 
 
@@ -303,6 +310,9 @@ def _print_predict(out: dict[str, Any]) -> None:
         c = out["confidence"]
         k = c["knobs"]
         where = f"{k['table']}" + (f", stack {k['stack']}" if k["stack"] else "")
+        if k["own_stacks"]:
+            own = ", ".join(f"{s} {w:.0%}" for s, w in sorted(k["own_stacks"].items()))
+            where += f"; half-way to this chip's stacks: {own}"
         print(
             f"  confidence: {c['label']} (knobs: {where}; {k['points']} fitted points, "
             f"{k['points_on_chip']} on this chip)"

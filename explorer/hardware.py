@@ -30,6 +30,7 @@ from explorer.configio import (
     config_path,
     read_toml,
 )
+from explorer.stacks import blend, chip_weights, stack_counts
 
 PRECISIONS = ("fp16", "bf16", "fp8", "fp4", "int8")
 TOPOLOGIES = ("switch", "mesh", "ring", "torus")
@@ -292,16 +293,28 @@ def load_physics() -> dict[str, Any]:
     return read_toml(CONFIG_DIR / "physics.toml")
 
 
-def load_efficiency(family: str, where: str, calibrated: bool = True) -> dict[str, float]:
+def load_efficiency(
+    family: str,
+    where: str,
+    calibrated: bool = True,
+    chip_id: str | None = None,
+    year: int | None = None,
+) -> dict[str, float]:
     """Efficiency knobs of a chip family: the fitted ones of configs/calibration.toml
-    when ``calibrated`` and the family was fitted, else the defaults of
-    configs/efficiency.toml."""
+    when ``calibrated`` and the family was fitted (for ``chip_id``, its family centre
+    half-way to the stacks that measured it up to ``year``: explorer.stacks), else the
+    defaults of configs/efficiency.toml."""
     path = CONFIG_DIR / "calibration.toml"
     if calibrated and path.exists():
-        fitted = read_toml(path).get("family", {})
+        data = read_toml(path)
+        fitted = data.get("family", {})
         if family in fitted:
             where = f"configs/calibration.toml: family.{family}"
-            return _fitted_knobs(family, fitted[family], where)
+            centre = _fitted_knobs(family, fitted[family], where)
+            weights = own_stack_weights(family, chip_id, year)
+            rows = {s: stack_efficiency(family, s) for s in weights}
+            knobs = {k: centre[k] for k in _EFFICIENCY if k in centre}
+            return {**centre, **blend(knobs, rows, weights)}
     table = read_toml(CONFIG_DIR / "efficiency.toml")
     families = table.get("family", {})
     if family not in families:
@@ -347,13 +360,17 @@ def _fitted_knobs(family: str, table: dict[str, Any], where: str) -> dict[str, A
     return {**load_efficiency(family, where, calibrated=False), **knobs}
 
 
-def knob_provenance(info: ChipInfo, calibrated: bool = True, stack: str | None = None) -> dict:
+def knob_provenance(
+    info: ChipInfo, calibrated: bool = True, stack: str | None = None, year: int | None = None
+) -> dict:
     """Where a chip's efficiency knobs come from, for predict's confidence label.
 
     Returns {"knobs": "calibrated" (measured points of this chip were fitted) |
     "family default" (fitted on other chips of its family, or the family's defaults of
     configs/efficiency.toml when it has no fitted points), "table": the table used,
-    "stack": its stack(s), "points": fitted points, "points_on_chip": of this chip}.
+    "stack": its stack(s), "own_stacks": {stack: w_s} blended half-way into the family
+    centre for this chip (explorer.stacks), "points": fitted points, "points_on_chip":
+    of this chip}.
     """
     fitted = {}
     path = CONFIG_DIR / "calibration.toml"
@@ -366,6 +383,7 @@ def knob_provenance(info: ChipInfo, calibrated: bool = True, stack: str | None =
             "knobs": "family default",
             "table": f"configs/efficiency.toml: family.{info.family} (no measured point)",
             "stack": None,
+            "own_stacks": {},
             "points": 0,
             "points_on_chip": 0,
         }
@@ -374,9 +392,20 @@ def knob_provenance(info: ChipInfo, calibrated: bool = True, stack: str | None =
         "knobs": "calibrated" if on_chip else "family default",
         "table": f"configs/calibration.toml: {'stack' if stack else 'family'}.{info.family}",
         "stack": fitted.get("stack", stack),
+        "own_stacks": {} if stack else own_stack_weights(info.family, info.id, year),
         "points": len(fitted.get("points", [])),
         "points_on_chip": on_chip,
     }
+
+
+def own_stack_weights(family: str, chip_id: str | None, year: int | None = None):
+    """{stack: w_s} of the fitted stacks of ``family`` that measured ``chip_id`` up to
+    ``year`` (explorer.stacks.chip_weights); empty for no chip or no such stack."""
+    path = CONFIG_DIR / "calibration.toml"
+    if chip_id is None or not path.exists():
+        return {}
+    stacks = read_toml(path).get("stack", {})
+    return chip_weights(stack_counts(stacks, family, chip_id), chip_id, year)
 
 
 def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
@@ -385,11 +414,14 @@ def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
     return dataclasses.replace(chip, **efficiency_fields(stack_efficiency(info.family, stack)))
 
 
-def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
+def parse_chip(
+    data: dict[str, Any], where: str, calibrated: bool = True, year: int | None = None
+) -> tuple[Chip, ChipInfo]:
     """Validate a chip config table and build (Chip, ChipInfo).
 
     calibrated: use the fitted efficiency knobs of the chip's family when they exist
-    (configs/calibration.toml), else the uncalibrated defaults.
+    (configs/calibration.toml; blended with the chip's own stacks up to ``year``, see
+    explorer.stacks), else the uncalibrated defaults.
     """
     check_table(data, _TOP, where, need_sources=False)
     compute = check_table(data["compute"], _COMPUTE, f"{where}: compute")
@@ -404,7 +436,7 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
         check_table(mesh, _CORE_MESH, f"{where}: core_mesh")
     core_sram = 0.0 if mesh is None else mesh["sram_kib_per_core"] * units.KIB
     physics = load_physics()
-    eff = load_efficiency(data["family"], where, calibrated)
+    eff = load_efficiency(data["family"], where, calibrated, data.get("id"), year)
     peaks = _peaks(compute, f"{where}: compute")
     cap, bw, mem_e, kinds = _tiers(data["memory"], where, physics)
 
@@ -463,10 +495,12 @@ def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tup
     return chip, info
 
 
-def load_chip_file(path: str | Path, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
+def load_chip_file(
+    path: str | Path, calibrated: bool = True, year: int | None = None
+) -> tuple[Chip, ChipInfo]:
     """Load a chip from any TOML file (same format as configs/chips/)."""
     path = Path(path)
-    return parse_chip(read_toml(path), str(path), calibrated)
+    return parse_chip(read_toml(path), str(path), calibrated, year)
 
 
 def load_chip_info(chip_id: str) -> ChipInfo:
@@ -474,17 +508,20 @@ def load_chip_info(chip_id: str) -> ChipInfo:
     return _load_builtin(chip_id)[1]
 
 
-def load_chip(chip_id: str, calibrated: bool = True) -> Chip:
+def load_chip(chip_id: str, calibrated: bool = True, year: int | None = None) -> Chip:
     """The Chip of a built-in chip id, e.g. ``load_chip("h100-sxm")``.
 
-    calibrated=False gives the datasheet-only defaults of the efficiency knobs.
+    calibrated=False gives the datasheet-only defaults of the efficiency knobs; year
+    limits the chip's own stacks blended into its knobs (explorer.stacks).
     """
-    return _load_builtin(chip_id, calibrated)[0]
+    return _load_builtin(chip_id, calibrated, year)[0]
 
 
-def _load_builtin(chip_id: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
+def _load_builtin(
+    chip_id: str, calibrated: bool = True, year: int | None = None
+) -> tuple[Chip, ChipInfo]:
     path = config_path("chips", chip_id)
-    chip, info = load_chip_file(path, calibrated)
+    chip, info = load_chip_file(path, calibrated, year)
     if info.id != chip_id:
         raise ConfigError(f"{path}: key 'id' = '{info.id}' does not match the file name")
     return chip, info

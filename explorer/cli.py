@@ -52,9 +52,7 @@ def _add_predict(sub: Any) -> None:
         help="the knobs fitted for this software stack (e.g. vllm-2024; default: the family "
         "centre half-way to the stacks that measured this chip)",
     )
-    p.add_argument(
-        "--year", type=int, help="blend only this chip's stacks of this year or earlier"
-    )
+    p.add_argument("--year", type=int, help="blend only this chip's stacks of this year or earlier")
     p.add_argument("--prompt", type=float, default=1024, help="prompt tokens")
     p.add_argument("--output", type=float, default=256, help="generated tokens")
     p.add_argument("--precision", default="bf16", choices=PRECISIONS, help="weights/compute")

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer import search
-from explorer.configio import ConfigError
+from explorer.model.configio import ConfigError
+from explorer.search import design_search as search
 
 
 def _ev(tpot_s=1e-3, memory="none"):

@@ -47,7 +47,7 @@ from explorer.search import design_search as search
 from explorer.search.solver import minimise
 
 BATCHES = (1.0, 8.0, 64.0, 512.0)
-MEMORIES = {"HBM3E": "switch", "none": "torus"}  # memory -> scale-up fabric
+MEMORIES = ("HBM3E", "none")  # each with its fabric, design_search.fabric_for
 
 
 def prices(plan: fleet.FleetPlan) -> tuple[dict[str, float], float]:
@@ -68,7 +68,7 @@ def _evaluate(y, args, model, precision, tier_arrays, tech, memory, markup, lam,
     ttft_slo, tpot_slo, prompt, output = (a[k.astype(int)] for a in tier_arrays)
     d = search._design(y, memory, "N4")
     chip = search._with_fabric(design_to_chip(d, tech, family=search.DESIGN_FAMILY),
-                               MEMORIES[memory], tech)  # fmt: skip
+                               search.fabric_for(memory), tech)  # fmt: skip
     sc = make_scenario(1, 1, 1, precision=precision)
     sc = dataclasses.replace(sc, batch=b, prefill_batch=b * 0 + 1.0, prompt_tokens=prompt,
                              output_tokens=output)  # fmt: skip
@@ -93,7 +93,7 @@ def design_for_fleet(
     tech: Tech,
     steps: int = 100,
     outer: int = 6,
-    memories: tuple[str, ...] = tuple(MEMORIES),
+    memories: tuple[str, ...] = MEMORIES,
     progress: Any = None,
 ) -> dict[str, Any]:
     """Design one chip for the plan's fleet and re-plan with it (module docstring).
@@ -155,7 +155,7 @@ def _replan(plan: fleet.FleetPlan, tech: Tech, best: dict[str, Any]) -> dict[str
     y["stacks"] = np.ceil(y["stacks"] - 1e-6)
     y["dies"] = np.ceil(y["dies"] - 1e-6)
     d = search._design({k: jnp.asarray(v) for k, v in y.items()}, best["memory"], "N4")
-    fabric = search.fabric_spec(MEMORIES[best["memory"]], tech)
+    fabric = search.fabric_spec(search.fabric_for(best["memory"]), tech)
     text = render_design(d, "fleet-design", family=search.DESIGN_FAMILY, fabric=fabric)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "fleet-design.toml"

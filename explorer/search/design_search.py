@@ -101,6 +101,20 @@ class Found:
     fabric: str = "switch"
 
 
+def fabric_for(memory: str) -> str:
+    """The scale-up fabric a design of this memory is built with: HBM parts in switched
+    nodes; SRAM-only parts ("none") in a deterministic chip-to-chip fabric."""
+    return "torus" if memory == "none" else "switch"
+
+
+def best_of(found: list[Found]) -> Found:
+    """The feasible answer with the least objective, else the least infeasible one."""
+    feasible = [f for f in found if f.feasible]
+    if feasible:
+        return min(feasible, key=lambda f: f.objective)
+    return min(found, key=lambda f: f.violation)
+
+
 def _design(y: dict[str, jax.Array], memory: str, node: str) -> Design:
     return Design(
         compute_flops_per_s=y["compute"],
@@ -361,42 +375,6 @@ def summary(found: Found) -> dict[str, Any]:
         "objective": found.objective,
         "iterations": found.iterations,
     }
-
-
-def cheapest_reference(
-    model: Model, scenario: Scenario, targets: Targets, chip_ids: tuple[str, ...]
-) -> dict[str, Any] | None:
-    """The reference chip configuration (chip, count, mapping) with the least cost per
-    million tokens that meets the same TPOT/TTFT targets at the same batch."""
-    from explorer.design.economics import economics
-    from explorer.design.tech import load_tech
-    from explorer.model.chip_config import load_chip, load_chip_info
-    from explorer.search.mapping_choice import choose_mapping
-
-    tech = load_tech()
-    best = None
-    for cid in chip_ids:
-        chip, info = load_chip(cid), load_chip_info(cid)
-        for n in (*CHIP_COUNTS, 128, 256, 576):
-            mapping, m = choose_mapping(chip, model, scenario, n)
-            meets = bool(m.fits) and float(m.tpot_s) <= targets.tpot_s
-            meets = meets and float(m.ttft_s) <= targets.ttft_s
-            if not meets:
-                continue
-            econ = economics(m, chip, info, tech)
-            row = {
-                "chip": cid,
-                "chips": n,
-                "mapping": mapping.as_dict(),
-                "tpot_ms": float(m.tpot_s) / units.MS,
-                "ttft_ms": float(m.ttft_s) / units.MS,
-                "cost_usd_per_mtok": econ["cost_usd_per_mtok"],
-                "chip_cost_basis": econ["chip_cost_basis"],
-            }
-            if best is None or row["cost_usd_per_mtok"] < best["cost_usd_per_mtok"]:
-                best = row
-            break  # fewest chips that meet the targets for this chip
-    return best
 
 
 def pareto(

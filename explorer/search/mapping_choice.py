@@ -56,6 +56,19 @@ def choose_mapping(
     return mapping, jax.tree_util.tree_map(lambda x: x[best], metrics)
 
 
+def complete_split(
+    chips: int, tp: int | None, pp: int | None, ep: int | None
+) -> tuple[int, int, int]:
+    """(tp, pp, ep) of a replica of ``chips`` chips from the parts a user gave: a missing
+    tp or pp takes the rest of the chips (at least 1), a missing ep is 1."""
+    tp_, pp_, ep_ = tp or 1, pp or 1, ep or 1
+    if tp is None and pp is not None:
+        tp_ = max(chips // pp_, 1)
+    if pp is None:
+        pp_ = max(chips // tp_, 1)
+    return tp_, pp_, ep_
+
+
 def chip_counts(lower: float, limit: int) -> list[int]:
     """Replica sizes to try, ascending: numbers 2^a 3^b (1, 2, 3, 4, 6, 8, ..., 576, ...)
     from ``lower`` up to ``limit`` — the sizes servers and pods are built in."""

@@ -261,19 +261,16 @@ def test_builtin_scenario_loads():
     assert share / sum(t.demand_tokens_per_s for t in sc.tiers) == pytest.approx(0.1)
 
 
-def test_design_chip_never_raises_the_fleet_cost(small_plan):
+def test_design_chip_never_raises_the_fleet_cost(small_plan, tech):
     """A designed chip added to the catalogue can only lower the integer optimum (the
     old mix is still available); the re-planned fleet meets every SLO exactly, and the
     design is used where the duals said it saves."""
-    from explorer.design.tech import load_tech
     from explorer.fleet import chip_design as fleet_design
 
     pi, lam = fleet_design.prices(small_plan)
     assert set(pi) == {"fast", "bulk"} and all(v > 0 for v in pi.values())
     assert lam == 0.0  # the 1 MW cap does not bind
-    d = fleet_design.design_for_fleet(
-        small_plan, load_tech(), steps=30, outer=3, memories=("HBM3E",)
-    )
+    d = fleet_design.design_for_fleet(small_plan, tech, steps=30, outer=3, memories=("HBM3E",))
     assert d["feasible"]
     assert d["objective_after"] <= d["objective_before"] * (1 + 1e-6)
     assert d["saving"] == pytest.approx(d["objective_before"] - d["objective_after"])

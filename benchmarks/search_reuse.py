@@ -3,10 +3,10 @@
     python -m benchmarks.search_reuse                 # SRAM-only (torus), node N4
     python -m benchmarks.search_reuse --nodes all     # every node of configs/cost.toml
 
-Three calls of ``explorer.search.design_search.search`` for llama-3.1-70b at batch 1 (TPOT targets 1,
-2 and 1 ms: same static structure, different numbers), each timed wall-clock with
-JAX's trace, lower and XLA-compile time split off (benchmarks.speed.compile_seconds).
-Not a test: timings depend on the machine and its load.
+Three calls of ``explorer.search.design_search.search`` for llama-3.1-70b at batch 1
+(TPOT targets 1, 2 and 1 ms: same static structure, different numbers), each timed
+wall-clock with JAX's trace, lower and XLA-compile time split off
+(benchmarks.speed.compile_seconds). Not a test: timings depend on the machine and its load.
 """
 
 from __future__ import annotations

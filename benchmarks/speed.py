@@ -435,7 +435,8 @@ def measure_optimize(cfg: Config, model) -> dict | str:
     except (ImportError, AttributeError, TypeError) as err:  # the search API is young
         return f"{NOT_YET} ({type(err).__name__}: {err})"
     return dict(
-        what="explorer.search.design_search.search: llama-3.1-70b, batch 1, TPOT <= 1 ms, HBM3E, N4",
+        what="explorer.search.design_search.search: "
+        "llama-3.1-70b, batch 1, TPOT <= 1 ms, HBM3E, N4",
         solves=solves,
         iterations=int(found.iterations),
         feasible=bool(found.feasible),

@@ -316,18 +316,29 @@ def test_power_density_package_and_max_power_constraints():
     # 16 HBM4 stacks overflow a CoWoS-S interposer but not a 9.5x-reticle one.
     big = PRESETS["two-die-explicit"].replace(mem_stacks=24.0)
     assert (
-        float(constraints.constraints(dataclasses.replace(big, package="cowos-s"), TECH)["package_area"]) < 0
+        float(
+            constraints.constraints(dataclasses.replace(big, package="cowos-s"), TECH)[
+                "package_area"
+            ]
+        )
+        < 0
     )
     assert (
         float(
-            constraints.constraints(dataclasses.replace(big, package="cowos-l-2027"), TECH)["package_area"]
+            constraints.constraints(dataclasses.replace(big, package="cowos-l-2027"), TECH)[
+                "package_area"
+            ]
         )
         > 0
     )
     p = float(area_power.power(PRESETS["hbm-gpu"], TECH)["total_w"])
     assert "power" not in constraints.constraints(PRESETS["hbm-gpu"], TECH)
-    assert float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=1.1 * p)["power"]) > 0
-    assert float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=0.9 * p)["power"]) < 0
+    assert (
+        float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=1.1 * p)["power"]) > 0
+    )
+    assert (
+        float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=0.9 * p)["power"]) < 0
+    )
 
 
 def test_wafer_scale_has_wafer_area_not_reticle():
@@ -377,7 +388,9 @@ def fd_check(fn, d, rel=1e-6):
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-@pytest.mark.parametrize("fn", [area_power.area, area_power.power, constraints.constraints], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [area_power.area, area_power.power, constraints.constraints], ids=lambda f: f.__name__
+)
 def test_gradients_match_finite_differences(name, fn):
     fd_check(flat(fn), PRESETS[name])
 
@@ -443,11 +456,15 @@ def _sram_design(sram_bytes):
 
 def test_designed_chip_predicts_and_sram_cliff():
     resident = float(
-        ex.predict(to_chip.design_to_chip(_sram_design(1e9), TECH), LLAMA_1B, SCEN, MAP).resident_bytes
+        ex.predict(
+            to_chip.design_to_chip(_sram_design(1e9), TECH), LLAMA_1B, SCEN, MAP
+        ).resident_bytes
     )
     tpot = {}
     for frac in (0.8, 0.95, 1.05):
-        m = ex.predict(to_chip.design_to_chip(_sram_design(frac * resident), TECH), LLAMA_1B, SCEN, MAP)
+        m = ex.predict(
+            to_chip.design_to_chip(_sram_design(frac * resident), TECH), LLAMA_1B, SCEN, MAP
+        )
         assert np.isfinite(float(m.tpot_s)) and np.isfinite(float(m.ttft_s))
         assert bool(m.fits)
         tpot[frac] = float(m.tpot_s)
@@ -533,7 +550,9 @@ def test_every_chip_builds_or_says_why(chip_id):
     except ConfigError as err:
         assert "\n" not in str(err)
         return
-    assert np.all(np.isfinite(flat(area_power.area)(d))) and np.all(np.isfinite(flat(area_power.power)(d)))
+    assert np.all(np.isfinite(flat(area_power.area)(d))) and np.all(
+        np.isfinite(flat(area_power.power)(d))
+    )
 
 
 VALIDATION = {r["chip"]: r for r in validate(tech=TECH)}

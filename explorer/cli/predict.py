@@ -143,9 +143,7 @@ def text(out: dict[str, Any], args: argparse.Namespace) -> str:
     if out.get("feasible") is False:
         lines.append(f"  INFEASIBLE: {out['infeasible_because']}; closest configuration shown")
     if not out["fits_in_memory"]:
-        lines.append(
-            f"  DOES NOT FIT: {out['bottleneck']}; the numbers below are not achievable"
-        )
+        lines.append(f"  DOES NOT FIT: {out['bottleneck']}; the numbers below are not achievable")
     lines.append(
         f"  TTFT {out['ttft_ms']:.2f} ms   TPOT {out['tpot_ms']:.3f} ms   "
         f"{out['tokens_per_s_per_user']:.1f} tok/s per user"

@@ -1,4 +1,4 @@
-"""Chip designs: continuous design variables -> a Chip, its area, power and constraints.
+"""Area and power of a design, and the technology constants that apply to it.
 
 A :class:`Design` is a pytree of positive floats in SI units (dense BF16 FLOP/s, SRAM
 bytes, memory stacks, link bytes/s, dies) plus static names (memory technology,
@@ -112,7 +112,7 @@ def memory_bandwidth(design: Design, tech: Tech) -> jax.Array:
     return design.mem_stacks * per
 
 
-# --- area, power, constraints -----------------------------------------------------
+# --- area and power -----------------------------------------------------------
 
 
 def area(design: Design, tech: Tech) -> dict[str, jax.Array]:
@@ -191,5 +191,3 @@ def power(design: Design, tech: Tech) -> dict[str, jax.Array]:
         static_w=total - dynamic,
         total_w=total,
     )
-
-

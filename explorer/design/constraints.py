@@ -61,8 +61,3 @@ def constraints(
     if max_power_w is not None:
         out["power"] = 1.0 - p / max_power_w
     return out
-
-
-# --- the Chip a design makes ------------------------------------------------------
-
-

@@ -1,6 +1,6 @@
 """Technology constants: :class:`Tech` holds the constants of configs/cost.toml (and the
 memory energies and static fraction of configs/physics.toml); it is loaded once by
-:func:`load_tech`, at the edge. """
+:func:`load_tech`, at the edge."""
 
 from __future__ import annotations
 
@@ -416,8 +416,3 @@ def load_tech(path: str | Path | None = None, calibrated: bool = False) -> Tech:
         references=refs,
         raw=data,
     )
-
-
-# --- lookups (static names) -------------------------------------------------------
-
-

@@ -28,8 +28,8 @@ def peak_rates(design: Design, tech: Tech) -> jax.Array:
 
     Assumption: fp16 = bf16 = the design's rate; each halving of the format doubles it
     (fp8, int8: 2x; fp4: 4x) when the node's ``formats`` include it, as vendors do at
-    constant power; a missing format falls back as in explorer.model.chip (fp4 -> fp8 ->
-    bf16, int8 -> fp8 -> bf16).
+    constant power; a missing format falls back as in explorer.model.chip_config (fp4 ->
+    fp8 -> bf16, int8 -> fp8 -> bf16).
     """
     c = design.compute_flops_per_s
     node = node_tech(design, tech)
@@ -98,5 +98,3 @@ def design_to_chip(
         core_sram_bytes=_f(jnp.zeros_like(c)),
         **efficiency_fields(eff),
     )
-
-

@@ -135,11 +135,6 @@ def make_design(
     )
 
 
-# --- technology constants ---------------------------------------------------------
-
-
-
-
 def stack_designs(designs: list[Design]) -> Design:
     """Stack designs (same static names) along a new leading axis, for ``jax.vmap``."""
     return jax.tree_util.tree_map(lambda *xs: jnp.stack(xs), *designs)

@@ -1,8 +1,9 @@
 """One chip designed for a fleet: column generation priced by the fleet's duals.
 
-The continuous relaxation of the fleet mix (:func:`explorer.fleet.integer_program.solve_relaxed`) prices
-one more output token/s of tier t at pi_t ($/yr per token/s: the demand row's dual) and
-one more watt under the power cap at lam ($/yr per W). A new chip serving tier t at
+The continuous relaxation of the fleet mix
+(:func:`explorer.fleet.integer_program.solve_relaxed`) prices one more output token/s of
+tier t at pi_t ($/yr per token/s: the demand row's dual) and one more watt under the
+power cap at lam ($/yr per W). A new chip serving tier t at
 cost c_t(d) per token/s-year (TCO of its replica / its rate) and power p_t(d) per
 token/s lowers the relaxed fleet cost, to first order, by
 

@@ -1,4 +1,4 @@
-"""Chip: a frozen pytree of floats in SI units, and loading of chip configs.
+"""Chip: a frozen pytree of floats in SI units (chip_config loads one from a config).
 
 A Chip holds only arrays, so chips stack and vmap (``stack_chips``); names, tier
 kinds and sources live in :class:`ChipInfo`. Memory is three tiers, fastest first:
@@ -29,6 +29,7 @@ PRECISIONS = ("fp16", "bf16", "fp8", "fp4", "int8")
 TOPOLOGIES = ("switch", "mesh", "ring", "torus")
 N_TIERS = 3
 BREAKDOWN = ("compute", "sram", "mem", "ext", "comm", "fixed")
+
 
 @jax.tree_util.register_dataclass
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +139,8 @@ def flop_energy(tdp_w, static_w, peaks, capacity, bandwidth, mem_energy) -> np.n
     memory_w = float(np.sum(np.where(np.asarray(capacity) > 0, bandwidth * mem_energy, 0.0)))
     compute_w = max(tdp_w - static_w - memory_w, 0.2 * (tdp_w - static_w))
     return compute_w / np.asarray(peaks, dtype=float)
+
+
 # One router cycle at ~1 GHz: the mesh hop latency of a family that gives none.
 DEFAULT_MESH_HOP_S = 1e-9
 
@@ -154,7 +157,6 @@ def efficiency_fields(eff: dict[str, float]) -> dict[str, jax.Array]:
         mesh_hop_latency_s=_arr(eff.get("mesh_hop_ns", DEFAULT_MESH_HOP_S * 1e9) * units.NS),
         eff_lowp=_arr(eff["low_precision"]),
     )
-
 
 
 def make_chip(

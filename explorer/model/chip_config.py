@@ -41,8 +41,6 @@ _FALLBACK = {
 }
 
 
-
-
 # --- schema ---------------------------------------------------------------------
 
 _TOP = {
@@ -153,7 +151,6 @@ def _tiers(memory: list[Any], where: str, physics: dict[str, Any]) -> tuple[np.n
     return cap, bw, e, kinds
 
 
-
 def parse_chip(data: dict[str, Any], where: str, calibrated: bool = True) -> tuple[Chip, ChipInfo]:
     """Validate a chip config table and build (Chip, ChipInfo).
 
@@ -257,5 +254,3 @@ def _load_builtin(chip_id: str, calibrated: bool = True) -> tuple[Chip, ChipInfo
     if info.id != chip_id:
         raise ConfigError(f"{path}: key 'id' = '{info.id}' does not match the file name")
     return chip, info
-
-

@@ -120,5 +120,3 @@ def with_stack(chip: Chip, info: ChipInfo, stack: str) -> Chip:
     """The chip with the efficiency knobs fitted for ``stack`` (e.g. "vllm-2024") instead of
     its family's main stack."""
     return dataclasses.replace(chip, **efficiency_fields(stack_efficiency(info.family, stack)))
-
-

@@ -352,7 +352,7 @@ def test_cli_cap_too_small_is_an_answer(tmp_path, capsys):
 
 def test_relaxed_cost_gradient_matches_finite_differences(small_plan):
     """dV/d(HBM bandwidth) of the relaxed fleet cost, by the envelope theorem through
-    the model (fleet_sensitivity), against central differences of re-solved relaxations
+    the model (fleet.sensitivity), against central differences of re-solved relaxations
     with every column's rate recomputed on the perturbed chip."""
     import dataclasses
 

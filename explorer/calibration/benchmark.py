@@ -41,7 +41,7 @@ MLPERF = ("mlperf-offline", "mlperf-server", "mlperf-interactive")
 # 1.21, 1.25, 1.38 (Llama-2-70B on MI300X/MI325X/MI355X/H100/H200/B200).
 P99_OVER_MEAN_TPOT = 1.155
 # MLPerf load is continuous: its operating-point search uses batches in steps of
-# sqrt(2) (1, 2, 3, 4, 6, 8, 11, 16, ..., 2896, 4096), not operating.BATCHES' steps of 2.
+# sqrt(2) (1, 2, 3, 4, 6, 8, 11, 16, ..., 2896, 4096), not operating_points.BATCHES' steps of 2.
 MLPERF_BATCHES = tuple(sorted({float(round(2 ** (i / 2))) for i in range(25)}))
 
 

@@ -90,7 +90,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _with_confidence(out: dict[str, Any], args: argparse.Namespace, info) -> dict[str, Any]:
-    """Add the confidence label and the provenance of the knobs (report.confidence)."""
+    """Add the confidence label and the provenance of the knobs (model.report.confidence)."""
     from explorer.model.efficiency import knob_provenance
     from explorer.model.report import confidence
 

@@ -330,7 +330,7 @@ def make_scenario(
     """Build a Scenario; checks values and names (ConfigError on bad input).
 
     ``precision`` sets the weights and, unless ``act_precision`` is given, the compute
-    (the chip's peak for that precision, with the fallback of hardware.py when it
+    (the chip's peak for that precision, with the fallback of model/chip_config.py when it
     lacks it; activations are moved at >= 1 byte). The KV cache defaults to
     ``precision``, except fp4 whose KV cache defaults to fp8.
     """

@@ -14,8 +14,8 @@ import argparse
 
 import numpy as np
 
-from explorer import benchmark as bm
-from explorer import calibrate as cal
+from explorer.calibration import benchmark as bm
+from explorer.calibration import fit as cal
 
 
 def medians(pred: np.ndarray, su: bm.Setup) -> dict[str, float]:

@@ -21,8 +21,8 @@ import jax.numpy as jnp
 import numpy as np
 
 import explorer as ex
-from explorer import search
-from explorer.optimize import minimise
+from explorer.search import design_search as search
+from explorer.search.solver import minimise
 
 FIXED = {"stacks": 1.0, "dies": 4.0, "link": 2e11}
 BOUNDS = {"compute": (2e13, 2e15), "sram": (1e9, 1e10), "link": (2e10, 2e12)}

@@ -3,10 +3,10 @@
     python -m benchmarks.search_reuse                 # SRAM-only (torus), node N4
     python -m benchmarks.search_reuse --nodes all     # every node of configs/cost.toml
 
-Three calls of ``explorer.search.search`` for llama-3.1-70b at batch 1 (TPOT targets 1,
-2 and 1 ms: same static structure, different numbers), each timed wall-clock with
-JAX's trace, lower and XLA-compile time split off (benchmarks.speed.compile_seconds).
-Not a test: timings depend on the machine and its load.
+Three calls of ``explorer.search.design_search.search`` for llama-3.1-70b at batch 1
+(TPOT targets 1, 2 and 1 ms: same static structure, different numbers), each timed
+wall-clock with JAX's trace, lower and XLA-compile time split off
+(benchmarks.speed.compile_seconds). Not a test: timings depend on the machine and its load.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ import time
 
 import explorer as ex
 from benchmarks.speed import compile_seconds
-from explorer import search
-from explorer.design import load_tech
+from explorer.design.tech import load_tech
+from explorer.search import design_search as search
 
 
 def run(memory: str = "none", fabric: str = "torus", nodes: str = "N4") -> list[dict]:

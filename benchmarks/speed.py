@@ -50,8 +50,8 @@ import numpy as np
 
 import explorer as ex
 from benchmarks import reference_python as ref
-from explorer import cost
-from explorer.design import load_tech
+from explorer.design import cost
+from explorer.design.tech import load_tech
 
 CHIP_ID = "h100-sxm"
 MODEL_ID = "llama-3.1-70b"
@@ -223,7 +223,7 @@ def eval_fn(model: ex.Model, select: str = "all") -> Callable:
 
 
 def usd_per_mtok_fn(model: ex.Model) -> Callable:
-    """Cost per million output tokens [$] of a design, as explorer.economics prices it:
+    """Cost per million output tokens [$] of a design, as explorer.design.economics prices it:
     TCO per chip-hour at the chip's TDP with the reference chip's published price as
     capex (a Chip carries no price), over tokens/s per chip at the default utilisation."""
     econ = load_tech().economics
@@ -339,13 +339,13 @@ def measure_cold_start(cfg: Config) -> dict:
     out = {}
     fixed = (*CLI_ARGS, "--tp", "4", "--json")
     out["predict --tp 4"] = stat(_cli_times(fixed, cfg.cli_reps))
-    imp = [sys.executable, "-c", "import explorer.cli"]
+    imp = [sys.executable, "-c", "import explorer.cli.main"]
     times = []
     for _ in range(cfg.cli_reps):
         t0 = time.perf_counter()
         subprocess.run(imp, check=True, capture_output=True)
         times.append(time.perf_counter() - t0)
-    out["python -c 'import explorer.cli'"] = stat(times)
+    out["python -c 'import explorer.cli.main'"] = stat(times)
     if cfg.full:
         out["predict (auto mapping)"] = stat(_cli_times((*CLI_ARGS, "--json"), cfg.cli_reps))
         with tempfile.TemporaryDirectory() as cache:
@@ -413,13 +413,13 @@ def measure_python(cfg: Config, model, chip, scenario, exe, jax_rate: float) -> 
 
 
 def measure_optimize(cfg: Config, model) -> dict | str:
-    """Two design searches in one process (explorer.search.search, the solve behind
+    """Two design searches in one process (explorer.search.design_search.search, the solve behind
     ``explorer optimize``, for one memory technology at the command's default targets),
     each split into JAX's trace, lower and XLA compile time and the rest (running)."""
     if not cfg.full:
         return "measured in the full run only (~70 s)"
     try:
-        from explorer import search
+        from explorer.search import design_search as search
 
         tech = load_tech()
         scenario = ex.make_scenario(1, 1024, 256)
@@ -435,7 +435,8 @@ def measure_optimize(cfg: Config, model) -> dict | str:
     except (ImportError, AttributeError, TypeError) as err:  # the search API is young
         return f"{NOT_YET} ({type(err).__name__}: {err})"
     return dict(
-        what="explorer.search.search: llama-3.1-70b, batch 1, TPOT <= 1 ms, HBM3E, N4",
+        what="explorer.search.design_search.search: "
+        "llama-3.1-70b, batch 1, TPOT <= 1 ms, HBM3E, N4",
         solves=solves,
         iterations=int(found.iterations),
         feasible=bool(found.feasible),

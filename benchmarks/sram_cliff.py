@@ -18,10 +18,11 @@ import jax
 import numpy as np
 
 import explorer as ex
-from explorer import plots, units
-from explorer.perf import resident_bytes
-from explorer.smooth import Mode
-from explorer.sweep import sweep, sweep_grad
+from explorer.model import units
+from explorer.model.perf import resident_bytes
+from explorer.model.smooth import Mode
+from explorer.plots import figures as plots
+from explorer.search.sweep import sweep, sweep_grad
 
 MODEL = "llama-3.1-70b"
 

@@ -8,12 +8,12 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer import calibrate as cal
-from explorer.benchmark import ape, summarise
-from explorer.calibration_file import render, write_atomic
-from explorer.configio import CONFIG_DIR
-from explorer.hardware import load_efficiency
-from explorer.operating import best_operating_point
+from explorer.calibration import fit as cal
+from explorer.calibration.benchmark import ape, summarise
+from explorer.calibration.calibration_file import render, write_atomic
+from explorer.model.configio import CONFIG_DIR
+from explorer.model.efficiency import load_efficiency
+from explorer.search.operating_points import best_operating_point
 
 TRUE = np.array([0.55, 0.35, 0.9, 0.65, 0.8, 12e-6, 150e-6, 1e-9, 0.75])
 
@@ -92,7 +92,7 @@ def test_fold_masks():
     """Leave-one-out (folds 0) holds out each fitted point exactly once, in order, and
     never a point outside the fit; k-fold deals the fitted points into k folds of
     near-equal size, and a seed only permutes them."""
-    from explorer.benchmark import fold_masks
+    from explorer.calibration.benchmark import fold_masks
 
     in_fit = np.array([True, True, False, True, True, True, True])
     masks, fold = fold_masks(in_fit, 0)
@@ -127,7 +127,7 @@ def test_calibration_file_round_trip(tmp_path, monkeypatch):
     (tmp_path / "configs").mkdir()
     shutil.copy(CONFIG_DIR / "efficiency.toml", tmp_path / "configs")
     write_atomic(tmp_path / "configs" / "calibration.toml", text)
-    monkeypatch.setattr("explorer.hardware.CONFIG_DIR", tmp_path / "configs")
+    monkeypatch.setattr("explorer.model.efficiency.CONFIG_DIR", tmp_path / "configs")
     eff = load_efficiency("nvidia-gpu", "test")
     assert eff["gemm"] == pytest.approx(0.55)
     assert eff["layer_latency_us"] == pytest.approx(12.0)
@@ -195,7 +195,7 @@ def test_stack_without_points_keeps_the_family_centre():
 
 
 def test_stack_rule():
-    from explorer.references import Point, stack_of
+    from explorer.calibration.measurements import Point, stack_of
 
     def point(framework, scenario="fixed-batch", vendor="nvidia", **extra):
         data = {"framework": framework, "date": "2025-09-09", **extra}
@@ -212,8 +212,8 @@ def test_stack_rule():
 def test_server_bound_is_met_at_p99():
     """An MLPerf Server point is modelled at a load whose mean loaded TPOT, times the
     stated p99/mean ratio, meets the round's p99 TPOT bound."""
-    from explorer.benchmark import P99_OVER_MEAN_TPOT, make_case
-    from explorer.references import load_points
+    from explorer.calibration.benchmark import P99_OVER_MEAN_TPOT, make_case
+    from explorer.calibration.measurements import load_points
 
     p = next(p for p in load_points() if p.id == "mlperf41-h200x8-l2-70b-server-tpot")
     knobs = cal.knobs_of(ex.load_chip(p.chip, calibrated=False))
@@ -242,7 +242,7 @@ def test_calibration_file_family_is_the_centre(tmp_path, monkeypatch):
     (tmp_path / "configs").mkdir()
     shutil.copy(CONFIG_DIR / "efficiency.toml", tmp_path / "configs")
     write_atomic(tmp_path / "configs" / "calibration.toml", text)
-    monkeypatch.setattr("explorer.hardware.CONFIG_DIR", tmp_path / "configs")
+    monkeypatch.setattr("explorer.model.efficiency.CONFIG_DIR", tmp_path / "configs")
     eff = load_efficiency("nvidia-gpu", "test")
     assert eff["stack"] == "centre of tensorrt-llm, vllm"
     assert eff["mem_bw"] == pytest.approx(centre[3])

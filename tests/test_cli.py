@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from explorer.cli import run
+from explorer.cli.main import run
 
 PREDICT = ["predict", "--chip", "h100-sxm", "--chips", "4", "--model", "llama-3.1-70b"]
 
@@ -72,14 +72,14 @@ def test_bad_input_exits_2_with_one_line(capsys, argv, fragment):
 
 
 def test_debug_shows_the_exception():
-    from explorer.configio import ConfigError
+    from explorer.model.configio import ConfigError
 
     with pytest.raises(ConfigError):
         run(["--debug", "predict", "--chip", "nope", "--model", "llama-3.1-8b"])
 
 
 def test_chip_file_round_trip(capsys, tmp_path):
-    from explorer.configio import CONFIG_DIR
+    from explorer.model.configio import CONFIG_DIR
 
     path = tmp_path / "mine.toml"
     path.write_text((CONFIG_DIR / "chips" / "h100-sxm.toml").read_text())
@@ -146,7 +146,7 @@ def test_cost_validate_and_chip(capsys):
 
 
 def test_design_file_predict_and_cost(capsys):
-    from explorer.configio import CONFIG_DIR
+    from explorer.model.configio import CONFIG_DIR
 
     path = str(CONFIG_DIR.parent / "docs" / "designs" / "h100-compute-sram-8b.toml")
     out = _json(capsys, ["predict", "--chip-file", path, "--model", "llama-3.1-8b"])
@@ -202,8 +202,9 @@ def test_predict_stack_uses_that_stacks_fitted_knobs(capsys):
     """--stack vllm-2024 takes the amd-gpu/vllm-2024 knobs of configs/calibration.toml
     (its own low-precision factor too) and says so; an unknown stack, or a stack without
     calibration, exits 2 with one line."""
-    from explorer.configio import CONFIG_DIR, read_toml
-    from explorer.hardware import load_chip, load_chip_info, with_stack
+    from explorer.model.chip_config import load_chip, load_chip_info
+    from explorer.model.configio import CONFIG_DIR, read_toml
+    from explorer.model.efficiency import with_stack
 
     base = ["predict", "--chip", "mi300x", "--model", "llama-3.1-8b", "--batch", "1"]
     main = _json(capsys, base)
@@ -248,7 +249,7 @@ def test_predict_says_its_confidence(capsys):
 
 
 def test_chips_lists_every_configured_chip(capsys):
-    from explorer.configio import list_ids
+    from explorer.model.configio import list_ids
 
     assert run(["chips", "--json"]) == 0
     listed = {row["id"] for row in json.loads(capsys.readouterr().out)}

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer.configio import CONFIG_DIR, ConfigError
-from explorer.hardware import parse_chip
-from explorer.workload import parse_model
+from explorer.model.chip_config import parse_chip
+from explorer.model.configio import CONFIG_DIR, ConfigError
+from explorer.model.workload import parse_model
 
 REQUIRED_CHIPS = (
     "a100-sxm-80gb h100-sxm h200-sxm b200 gb200 mi300x mi325x mi355x wse-3 groq-lpu sn40l "

@@ -15,15 +15,14 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from explorer import cost
-from explorer import design as dz
-from explorer.reference_designs import reference_design, validate
+from explorer.design import area_power, constraints, cost, tech, variables
+from explorer.design.reference_designs import reference_design, validate
 
-TECH = dz.load_tech()
+TECH = tech.load_tech()
 ECON = TECH.economics
 
 DESIGNS = {
-    "hbm-gpu": dz.make_design(
+    "hbm-gpu": variables.make_design(
         compute_flops_per_s=1.0e15,
         sram_bytes=60e6,
         mem_stacks=6.0,
@@ -33,7 +32,7 @@ DESIGNS = {
         sram_kind="cache",
         package="cowos-s",
     ),
-    "chiplets-explicit": dz.make_design(
+    "chiplets-explicit": variables.make_design(
         compute_flops_per_s=3.0e15,
         sram_bytes=300e6,
         sram_bw_bytes_per_s=60e12,
@@ -45,14 +44,14 @@ DESIGNS = {
         memory="HBM4",
         node="N2",
     ),
-    "sram-only": dz.make_design(
+    "sram-only": variables.make_design(
         compute_flops_per_s=4.0e14,
         sram_bytes=500e6,
         link_bw_bytes_per_s=300e9,
         memory="none",
         node="N3",
     ),
-    "wafer": dz.make_design(
+    "wafer": variables.make_design(
         compute_flops_per_s=1.5e16,
         sram_bytes=40e9,
         link_bw_bytes_per_s=150e9,
@@ -70,7 +69,7 @@ def total_cost(d):
 def design_tco(d):
     """TCO per hour of a design bought at its manufacturing cost, at full-load power."""
     capex = total_cost(d)
-    return cost.tco_per_hour(capex, dz.power(d, TECH)["total_w"], ECON)["total_usd_per_h"]
+    return cost.tco_per_hour(capex, area_power.power(d, TECH)["total_w"], ECON)["total_usd_per_h"]
 
 
 def cost_vector(d):
@@ -114,7 +113,7 @@ def test_yield_falls_with_area():
 
 def test_manufacturing_cost_by_hand():
     d = DESIGNS["hbm-gpu"]
-    a = dz.area(d, TECH)
+    a = area_power.area(d, TECH)
     die = float(a["die_mm2"])
     dpw = math.pi * 300**2 / (4 * die) - math.pi * 300 / math.sqrt(2 * die)
     y = (1 + 0.4 * die * 0.0008 / 3) ** -3
@@ -159,7 +158,7 @@ def test_wafer_scale_cost_is_one_wafer_over_its_yield():
     # falls) but not more money; dies is ignored at wafer scale.
     more = d.replace(sram_bytes=d.sram_bytes * 1.2)
     assert float(total_cost(more)) == pytest.approx(float(c["total_usd"]))
-    slack = [float(dz.constraints(x, TECH)["wafer_area"]) for x in (d, more)]
+    slack = [float(constraints.constraints(x, TECH)["wafer_area"]) for x in (d, more)]
     assert slack[1] < slack[0]
     assert float(total_cost(d.replace(dies=3.0))) == pytest.approx(float(c["total_usd"]))
 
@@ -214,7 +213,7 @@ def test_tco_gradient_wrt_economics():
 def fd_check(fn, d, rel=1e-6):
     jac = jax.jacfwd(fn)(d)
     scale = float(np.max(np.abs(fn(d))))
-    for field in [f for f in dz.CONTINUOUS if getattr(d, f) is not None]:
+    for field in [f for f in variables.CONTINUOUS if getattr(d, f) is not None]:
         x = float(getattr(d, field))
         h = rel * max(abs(x), 1.0)
         fd = (fn(d.replace(**{field: x + h})) - fn(d.replace(**{field: x - h}))) / (2 * h)
@@ -241,7 +240,7 @@ def test_cost_jit_and_vmap_agree():
     base = DESIGNS["chiplets-explicit"]
     batch = [base.replace(dies=n, sram_bytes=s) for n, s in [(1.0, 1e8), (2.5, 4e8), (6.0, 0.0)]]
     plain = np.stack([cost_vector(d) for d in batch])
-    stacked = dz.stack_designs(batch)
+    stacked = variables.stack_designs(batch)
     np.testing.assert_allclose(jax.vmap(cost_vector)(stacked), plain, rtol=1e-12)
     np.testing.assert_allclose(jax.jit(cost_vector)(batch[1]), plain[1], rtol=1e-12)
     tco = jax.jit(jax.vmap(design_tco))(stacked)
@@ -269,5 +268,5 @@ def test_h100_cost_breakdown_resembles_the_published_bill():
 
 
 def test_design_field_names_are_the_continuous_ones():
-    names = {f.name for f in dataclasses.fields(dz.Design) if not f.metadata.get("static")}
-    assert names == set(dz.CONTINUOUS)
+    names = {f.name for f in dataclasses.fields(variables.Design) if not f.metadata.get("static")}
+    assert names == set(variables.CONTINUOUS)

@@ -18,21 +18,22 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer import design as dz
-from explorer.configio import CONFIG_DIR, ConfigError
-from explorer.reference_designs import (
+from explorer.design import area_power, constraints, tech, to_chip, variables
+from explorer.design.reference_designs import (
     VALIDATION_CHIPS,
     parse_node,
     reference_design,
     validate,
     validation_table,
 )
+from explorer.model.configio import CONFIG_DIR, ConfigError
+from explorer.model.efficiency import load_physics
 
-TECH = dz.load_tech()
+TECH = tech.load_tech()
 
 PRESETS = {
     # A reticle-class HBM GPU with a cache-style L2.
-    "hbm-gpu": dz.make_design(
+    "hbm-gpu": variables.make_design(
         compute_flops_per_s=1.0e15,
         sram_bytes=60e6,
         mem_stacks=6.0,
@@ -42,7 +43,7 @@ PRESETS = {
         sram_kind="cache",
     ),
     # SRAM-only, scratchpad, no off-chip memory.
-    "sram-only": dz.make_design(
+    "sram-only": variables.make_design(
         compute_flops_per_s=4.0e14,
         sram_bytes=500e6,
         link_bw_bytes_per_s=300e9,
@@ -50,7 +51,7 @@ PRESETS = {
         node="N3",
     ),
     # Two dies, every optional field given, HBM4 on N2.
-    "two-die-explicit": dz.make_design(
+    "two-die-explicit": variables.make_design(
         compute_flops_per_s=3.0e15,
         sram_bytes=300e6,
         sram_bw_bytes_per_s=60e12,
@@ -64,7 +65,7 @@ PRESETS = {
         package="cowos-l",
     ),
     # GDDR7 on an organic package.
-    "gddr7": dz.make_design(
+    "gddr7": variables.make_design(
         compute_flops_per_s=5.0e14,
         sram_bytes=100e6,
         mem_stacks=12.0,
@@ -72,7 +73,7 @@ PRESETS = {
         memory="GDDR7",
         node="N5",
     ),
-    "wafer": dz.make_design(
+    "wafer": variables.make_design(
         compute_flops_per_s=1.5e16,
         sram_bytes=40e9,
         link_bw_bytes_per_s=150e9,
@@ -84,7 +85,7 @@ PRESETS = {
 
 
 def present_fields(design):
-    return [f for f in dz.CONTINUOUS if getattr(design, f) is not None]
+    return [f for f in variables.CONTINUOUS if getattr(design, f) is not None]
 
 
 def flat(fn):
@@ -99,7 +100,7 @@ def test_tech_has_every_node_and_memory():
     assert {"14nm", "N7", "N5", "N4", "N3", "N2"} <= set(TECH.nodes)
     assert {"HBM3E", "HBM4", "GDDR7", "LPDDR5X"} <= set(TECH.memories)
     # Memory energies are physics.toml's, by the same name.
-    physics = ex.hardware.load_physics()["memory_energy_pj_per_bit"]
+    physics = load_physics()["memory_energy_pj_per_bit"]
     for name, mem in TECH.memories.items():
         assert mem.energy_j_per_byte == pytest.approx(physics[name] * 8e-12)
     assert TECH.reticle_mm2 == 858.0
@@ -140,7 +141,7 @@ def test_bad_cost_config_fails_with_one_line(tmp_path, old, new, message):
     text = (CONFIG_DIR / "cost.toml").read_text()
     assert old in text
     with pytest.raises(ConfigError, match=re.escape(message)) as err:
-        dz.load_tech(_write_cost(tmp_path, text.replace(old, new, 1)))
+        tech.load_tech(_write_cost(tmp_path, text.replace(old, new, 1)))
     assert "\n" not in str(err.value)
 
 
@@ -157,7 +158,7 @@ def test_missing_source_is_rejected(tmp_path, key, source):
     bad = re.sub(rf'\n{key} = "{source}[^\n]*', "", text, count=1)
     assert bad != text
     with pytest.raises(ConfigError, match=f"'{key}' has no source") as err:
-        dz.load_tech(_write_cost(tmp_path, bad))
+        tech.load_tech(_write_cost(tmp_path, bad))
     assert "cost.toml" in str(err.value)
 
 
@@ -179,11 +180,11 @@ def test_unknown_names_are_config_errors():
     d = PRESETS["hbm-gpu"]
     for change in (dict(node="N9"), dict(memory="HBM9"), dict(package="pcb")):
         with pytest.raises(ConfigError):
-            dz.constraints(dataclasses.replace(d, **change), TECH)
+            constraints.constraints(dataclasses.replace(d, **change), TECH)
     with pytest.raises(ConfigError):
-        dz.make_design(compute_flops_per_s=1e15, sram_kind="l3")
+        variables.make_design(compute_flops_per_s=1e15, sram_kind="l3")
     with pytest.raises(ConfigError):
-        dz.make_design(compute_flops_per_s=0.0)
+        variables.make_design(compute_flops_per_s=0.0)
 
 
 # --- area and power: hand check and monotonicity ------------------------------------
@@ -196,12 +197,12 @@ def test_area_and_power_by_hand():
     sram = 60e6 * 8 / (31.8e6 * 0.15)
     phy = 6 * m.phy_mm2
     link = 450e9 * 3.86 / 100e9
-    a = dz.area(d, TECH)
+    a = area_power.area(d, TECH)
     assert float(a["compute_mm2"]) == pytest.approx(compute)
     assert float(a["sram_mm2"]) == pytest.approx(sram)
     assert float(a["total_mm2"]) == pytest.approx((compute + sram + phy + link) / 0.8)
     assert float(a["die_mm2"]) == pytest.approx(float(a["total_mm2"]))
-    p = dz.power(d, TECH)
+    p = area_power.power(d, TECH)
     e_sram = (0.08 + 0.07 * 5.0) * 8e-12
     dyn = 1e15 * n.flop_energy_j + 6e12 * e_sram + 6 * 1.2e12 * m.energy_j_per_byte
     dyn += 450e9 * 5.5 * 8e-12
@@ -227,18 +228,18 @@ def test_more_of_a_resource_costs_area_and_power(name, field, area_up, power_up)
         area_up = power_up = False  # stacks of no memory are nothing
     if field == "sram_bytes" and d.sram_bw_bytes_per_s is not None:
         power_up = False  # a fixed SRAM bandwidth draws the same power from more banks
-    a0, a1 = (float(dz.area(x, TECH)["total_mm2"]) for x in (d, more))
-    p0, p1 = (float(dz.power(x, TECH)["total_w"]) for x in (d, more))
+    a0, a1 = (float(area_power.area(x, TECH)["total_mm2"]) for x in (d, more))
+    p0, p1 = (float(area_power.power(x, TECH)["total_w"]) for x in (d, more))
     assert (a1 > a0) == area_up and a1 >= a0
     assert (p1 > p0) == power_up and p1 >= p0
 
 
 def test_sram_bandwidth_rule_and_override():
     d = PRESETS["sram-only"]
-    assert float(dz.sram_bandwidth(d, TECH)) == pytest.approx(500e6 * 0.4e12 / 1e6)
+    assert float(area_power.sram_bandwidth(d, TECH)) == pytest.approx(500e6 * 0.4e12 / 1e6)
     d2 = PRESETS["two-die-explicit"]
-    assert float(dz.sram_bandwidth(d2, TECH)) == 60e12
-    assert float(dz.memory_capacity(d2, TECH)) == pytest.approx(8 * 48e9)
+    assert float(area_power.sram_bandwidth(d2, TECH)) == 60e12
+    assert float(area_power.memory_capacity(d2, TECH)) == pytest.approx(8 * 48e9)
 
 
 def test_dies_split_area_and_add_die_to_die_phys():
@@ -246,7 +247,7 @@ def test_dies_split_area_and_add_die_to_die_phys():
     advanced-package density), so the total grows by 2 x 7.41 / (1 - 0.2) = 18.5 mm²
     and each die holds half of it."""
     d = PRESETS["hbm-gpu"]
-    a1, a2 = dz.area(d, TECH), dz.area(d.replace(dies=2.0), TECH)
+    a1, a2 = area_power.area(d, TECH), area_power.area(d.replace(dies=2.0), TECH)
     assert float(a1["d2d_mm2"]) == 0.0
     assert float(a2["d2d_mm2"]) == pytest.approx(2 * 10 / 1.35, rel=1e-6)
     grown = float(a1["total_mm2"]) + 2 * 10 / 1.35 / 0.8
@@ -256,11 +257,11 @@ def test_dies_split_area_and_add_die_to_die_phys():
 
 def test_more_dies_add_die_to_die_area_but_not_at_wafer_scale():
     d = PRESETS["hbm-gpu"]
-    d2d = [float(dz.area(d.replace(dies=n), TECH)["d2d_mm2"]) for n in (1.0, 1.5, 2, 4, 64)]
+    d2d = [float(area_power.area(d.replace(dies=n), TECH)["d2d_mm2"]) for n in (1.0, 1.5, 2, 4, 64)]
     assert d2d == sorted(d2d) and len(set(d2d)) == len(d2d)
     assert d2d[-1] == pytest.approx(63 * 2 * 10 / 1.35, rel=1e-6)
-    assert float(dz.area(PRESETS["wafer"].replace(dies=8.0), TECH)["d2d_mm2"]) == 0.0
-    grad = jax.grad(lambda n: dz.area(d.replace(dies=n), TECH)["total_mm2"])(3.0)
+    assert float(area_power.area(PRESETS["wafer"].replace(dies=8.0), TECH)["d2d_mm2"]) == 0.0
+    grad = jax.grad(lambda n: area_power.area(d.replace(dies=n), TECH)["total_mm2"])(3.0)
     assert float(grad) == pytest.approx(2 * 10 / 1.35 / 0.8, rel=1e-6)
 
 
@@ -270,7 +271,7 @@ def test_more_dies_add_die_to_die_area_but_not_at_wafer_scale():
 def test_reticle_flips_sign_above_858_mm2():
     d = PRESETS["hbm-gpu"]
     rho = TECH.nodes["N4"].compute_flops_per_s_per_mm2
-    a = dz.area(d, TECH)
+    a = area_power.area(d, TECH)
     other_blocks = float(a["sram_mm2"] + a["mem_phy_mm2"] + a["link_mm2"])
 
     def with_die(target_mm2):
@@ -279,63 +280,74 @@ def test_reticle_flips_sign_above_858_mm2():
         return d.replace(compute_flops_per_s=c)
 
     small, big = with_die(800.0), with_die(900.0)
-    assert float(dz.area(big, TECH)["die_mm2"]) == pytest.approx(900.0)
-    assert float(dz.constraints(small, TECH)["reticle"]) > 0
-    assert float(dz.constraints(big, TECH)["reticle"]) < 0
+    assert float(area_power.area(big, TECH)["die_mm2"]) == pytest.approx(900.0)
+    assert float(constraints.constraints(small, TECH)["reticle"]) > 0
+    assert float(constraints.constraints(big, TECH)["reticle"]) < 0
     # Splitting the big die in two satisfies the reticle again.
-    assert float(dz.constraints(big.replace(dies=2.0), TECH)["reticle"]) > 0
+    assert float(constraints.constraints(big.replace(dies=2.0), TECH)["reticle"]) > 0
 
 
 def test_too_many_stacks_violate_shoreline():
     d = PRESETS["hbm-gpu"]
-    assert float(dz.constraints(d, TECH)["shoreline"]) > 0
+    assert float(constraints.constraints(d, TECH)["shoreline"]) > 0
     crowded = d.replace(mem_stacks=12.0)
-    assert float(dz.constraints(crowded, TECH)["shoreline"]) < 0
+    assert float(constraints.constraints(crowded, TECH)["shoreline"]) < 0
     # Split over two dies, each die carries half the stacks on an edge sqrt(2) shorter.
-    s1 = float(dz.constraints(crowded, TECH)["shoreline"])
-    s2 = float(dz.constraints(crowded.replace(dies=2.0), TECH)["shoreline"])
+    s1 = float(constraints.constraints(crowded, TECH)["shoreline"])
+    s2 = float(constraints.constraints(crowded.replace(dies=2.0), TECH)["shoreline"])
     assert s2 > s1
 
 
 def test_shoreline_by_hand():
     d = PRESETS["hbm-gpu"]
-    die = float(dz.area(d, TECH)["die_mm2"])
+    die = float(area_power.area(d, TECH)["die_mm2"])
     edge = 2 * np.sqrt(die * 1.269)  # long edge at the 33:26 aspect
     expected = 1 - 6 * TECH.memories["HBM3E"].shoreline_mm / edge
-    assert float(dz.constraints(d, TECH)["shoreline"]) == pytest.approx(expected, rel=1e-3)
+    assert float(constraints.constraints(d, TECH)["shoreline"]) == pytest.approx(expected, rel=1e-3)
 
 
 def test_power_density_package_and_max_power_constraints():
     # A small die with many stacks: HBM power concentrated on little silicon.
-    hot = dz.make_design(compute_flops_per_s=1e14, mem_stacks=8.0, memory="HBM3E")
-    c = dz.constraints(hot, TECH)
+    hot = variables.make_design(compute_flops_per_s=1e14, mem_stacks=8.0, memory="HBM3E")
+    c = constraints.constraints(hot, TECH)
     assert float(c["power_density"]) < 0
     h100 = reference_design("h100-sxm", TECH)  # ~530 W on ~750 mm2
-    assert float(dz.constraints(h100, TECH)["power_density"]) > 0
+    assert float(constraints.constraints(h100, TECH)["power_density"]) > 0
     # 16 HBM4 stacks overflow a CoWoS-S interposer but not a 9.5x-reticle one.
     big = PRESETS["two-die-explicit"].replace(mem_stacks=24.0)
     assert (
-        float(dz.constraints(dataclasses.replace(big, package="cowos-s"), TECH)["package_area"]) < 0
+        float(
+            constraints.constraints(dataclasses.replace(big, package="cowos-s"), TECH)[
+                "package_area"
+            ]
+        )
+        < 0
     )
     assert (
         float(
-            dz.constraints(dataclasses.replace(big, package="cowos-l-2027"), TECH)["package_area"]
+            constraints.constraints(dataclasses.replace(big, package="cowos-l-2027"), TECH)[
+                "package_area"
+            ]
         )
         > 0
     )
-    p = float(dz.power(PRESETS["hbm-gpu"], TECH)["total_w"])
-    assert "power" not in dz.constraints(PRESETS["hbm-gpu"], TECH)
-    assert float(dz.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=1.1 * p)["power"]) > 0
-    assert float(dz.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=0.9 * p)["power"]) < 0
+    p = float(area_power.power(PRESETS["hbm-gpu"], TECH)["total_w"])
+    assert "power" not in constraints.constraints(PRESETS["hbm-gpu"], TECH)
+    assert (
+        float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=1.1 * p)["power"]) > 0
+    )
+    assert (
+        float(constraints.constraints(PRESETS["hbm-gpu"], TECH, max_power_w=0.9 * p)["power"]) < 0
+    )
 
 
 def test_wafer_scale_has_wafer_area_not_reticle():
     d = PRESETS["wafer"]
-    c = dz.constraints(d, TECH)
+    c = constraints.constraints(d, TECH)
     assert "reticle" not in c and "package_area" not in c and "shoreline" not in c
     assert float(c["wafer_area"]) > 0
-    assert float(dz.constraints(d.replace(sram_bytes=80e9), TECH)["wafer_area"]) < 0
-    assert float(dz.area(d, TECH)["die_mm2"]) == TECH.wafer_scale_usable_mm2
+    assert float(constraints.constraints(d.replace(sram_bytes=80e9), TECH)["wafer_area"]) < 0
+    assert float(area_power.area(d, TECH)["die_mm2"]) == TECH.wafer_scale_usable_mm2
 
 
 # --- smoothness: no NaN, gradients, jit, vmap -----------------------------------------
@@ -348,7 +360,7 @@ def _zeroed(d):
 @pytest.mark.parametrize("name", sorted(PRESETS))
 def test_finite_everywhere_including_zero_resources(name):
     for d in (PRESETS[name], _zeroed(PRESETS[name])):
-        for fn in (dz.area, dz.power, dz.constraints):
+        for fn in (area_power.area, area_power.power, constraints.constraints):
             out = flat(fn)(d)
             assert np.all(np.isfinite(out))
             g = jax.jacfwd(flat(fn))(d)
@@ -376,7 +388,9 @@ def fd_check(fn, d, rel=1e-6):
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))
-@pytest.mark.parametrize("fn", [dz.area, dz.power, dz.constraints], ids=lambda f: f.__name__)
+@pytest.mark.parametrize(
+    "fn", [area_power.area, area_power.power, constraints.constraints], ids=lambda f: f.__name__
+)
 def test_gradients_match_finite_differences(name, fn):
     fd_check(flat(fn), PRESETS[name])
 
@@ -386,14 +400,14 @@ def test_jit_and_vmap_agree_with_plain_calls():
     batch = [
         base.replace(compute_flops_per_s=c, sram_bytes=s) for c, s in [(5e14, 1e7), (2e15, 2e8)]
     ]
-    stacked = dz.stack_designs(batch)
-    for fn in (dz.area, dz.power, dz.constraints):
+    stacked = variables.stack_designs(batch)
+    for fn in (area_power.area, area_power.power, constraints.constraints):
         f = flat(fn)
         plain = np.stack([f(x) for x in batch])
         np.testing.assert_allclose(jax.vmap(f)(stacked), plain, rtol=1e-12)
         np.testing.assert_allclose(jax.jit(f)(batch[0]), plain[0], rtol=1e-12)
-    chips = jax.vmap(lambda d: dz.design_to_chip(d, TECH))(stacked)
-    one = dz.design_to_chip(batch[1], TECH)
+    chips = jax.vmap(lambda d: to_chip.design_to_chip(d, TECH))(stacked)
+    one = to_chip.design_to_chip(batch[1], TECH)
     for a, b in zip(jax.tree_util.tree_leaves(chips), jax.tree_util.tree_leaves(one), strict=True):
         np.testing.assert_allclose(np.asarray(a)[1], np.asarray(b), rtol=1e-12)
 
@@ -403,7 +417,7 @@ def test_jit_and_vmap_agree_with_plain_calls():
 
 def test_design_to_chip_fields():
     d = PRESETS["hbm-gpu"]
-    chip = dz.design_to_chip(d, TECH)
+    chip = to_chip.design_to_chip(d, TECH)
     peaks = dict(zip(ex.PRECISIONS, np.asarray(chip.peak_flops_per_s), strict=True))
     assert peaks["bf16"] == peaks["fp16"] == 1e15
     assert peaks["fp8"] == 2e15 and peaks["int8"] == 2e15 and peaks["fp4"] == 4e15
@@ -412,15 +426,15 @@ def test_design_to_chip_fields():
     np.testing.assert_allclose(power, power[1])
     np.testing.assert_allclose(chip.mem_capacity_bytes, [60e6, 6 * 36e9, 0.0])
     np.testing.assert_allclose(chip.mem_bw_bytes_per_s, [6e12, 7.2e12, 7.2e12])
-    assert float(chip.tdp_w) == pytest.approx(float(dz.power(d, TECH)["total_w"]))
+    assert float(chip.tdp_w) == pytest.approx(float(area_power.power(d, TECH)["total_w"]))
     assert float(chip.static_power_w) == pytest.approx(TECH.static_fraction * float(chip.tdp_w))
     eff = TECH.efficiency["other"]
     assert float(chip.eff_gemm) == eff["gemm"]
     # 14 nm has no FP8/FP4: they fall back to the BF16 rate, INT8 doubles.
-    old = dz.design_to_chip(dataclasses.replace(d, node="14nm"), TECH)
+    old = to_chip.design_to_chip(dataclasses.replace(d, node="14nm"), TECH)
     peaks14 = dict(zip(ex.PRECISIONS, np.asarray(old.peak_flops_per_s), strict=True))
     assert peaks14["fp8"] == peaks14["fp4"] == 1e15 and peaks14["int8"] == 2e15
-    none = dz.design_to_chip(PRESETS["sram-only"], TECH)
+    none = to_chip.design_to_chip(PRESETS["sram-only"], TECH)
     assert np.asarray(none.mem_capacity_bytes)[1:].tolist() == [0.0, 0.0]
 
 
@@ -430,7 +444,7 @@ MAP = ex.make_mapping(1, 1, 1)
 
 
 def _sram_design(sram_bytes):
-    return dz.make_design(
+    return variables.make_design(
         compute_flops_per_s=5e14,
         sram_bytes=sram_bytes,
         mem_stacks=4.0,
@@ -442,11 +456,15 @@ def _sram_design(sram_bytes):
 
 def test_designed_chip_predicts_and_sram_cliff():
     resident = float(
-        ex.predict(dz.design_to_chip(_sram_design(1e9), TECH), LLAMA_1B, SCEN, MAP).resident_bytes
+        ex.predict(
+            to_chip.design_to_chip(_sram_design(1e9), TECH), LLAMA_1B, SCEN, MAP
+        ).resident_bytes
     )
     tpot = {}
     for frac in (0.8, 0.95, 1.05):
-        m = ex.predict(dz.design_to_chip(_sram_design(frac * resident), TECH), LLAMA_1B, SCEN, MAP)
+        m = ex.predict(
+            to_chip.design_to_chip(_sram_design(frac * resident), TECH), LLAMA_1B, SCEN, MAP
+        )
         assert np.isfinite(float(m.tpot_s)) and np.isfinite(float(m.ttft_s))
         assert bool(m.fits)
         tpot[frac] = float(m.tpot_s)
@@ -458,7 +476,7 @@ def test_tpot_gradient_through_design_is_finite_and_favours_sram():
     d = _sram_design(2.0e9)
 
     def tpot(x):
-        return ex.predict(dz.design_to_chip(x, TECH), LLAMA_1B, SCEN, MAP, ex.SMOOTH).tpot_s
+        return ex.predict(to_chip.design_to_chip(x, TECH), LLAMA_1B, SCEN, MAP, ex.SMOOTH).tpot_s
 
     g = jax.grad(tpot)(d)
     for field in present_fields(d):
@@ -498,7 +516,7 @@ def test_parse_node_not_disclosed():
 @pytest.mark.parametrize("chip_id", VALIDATION_CHIPS)
 def test_reference_design_reproduces_datasheet(chip_id):
     d = reference_design(chip_id, TECH)
-    made = dz.design_to_chip(d, TECH)
+    made = to_chip.design_to_chip(d, TECH)
     real = ex.load_chip(chip_id, calibrated=False)
     bf16 = ex.PRECISIONS.index("bf16")
     assert float(made.peak_flops_per_s[bf16]) == pytest.approx(float(real.peak_flops_per_s[bf16]))
@@ -532,7 +550,9 @@ def test_every_chip_builds_or_says_why(chip_id):
     except ConfigError as err:
         assert "\n" not in str(err)
         return
-    assert np.all(np.isfinite(flat(dz.area)(d))) and np.all(np.isfinite(flat(dz.power)(d)))
+    assert np.all(np.isfinite(flat(area_power.area)(d))) and np.all(
+        np.isfinite(flat(area_power.power)(d))
+    )
 
 
 VALIDATION = {r["chip"]: r for r in validate(tech=TECH)}

@@ -9,11 +9,9 @@ import math
 import numpy as np
 import pytest
 
-from explorer import fleet
-from explorer.cli import run
-from explorer.configio import ConfigError
-from explorer.fleet_config import load_scenario, parse_scenario
-from explorer.mix import (
+from explorer.cli.main import run
+from explorer.fleet import plan as fleet
+from explorer.fleet.integer_program import (
     CAP,
     DEMAND,
     MixProblem,
@@ -22,7 +20,9 @@ from explorer.mix import (
     solve_integer,
     solve_relaxed,
 )
-from explorer.workload import load_model
+from explorer.fleet.scenario import load_scenario, parse_scenario
+from explorer.model.configio import ConfigError
+from explorer.model.workload import load_model
 
 # --- the integer program ---------------------------------------------------------
 
@@ -261,19 +261,16 @@ def test_builtin_scenario_loads():
     assert share / sum(t.demand_tokens_per_s for t in sc.tiers) == pytest.approx(0.1)
 
 
-def test_design_chip_never_raises_the_fleet_cost(small_plan):
+def test_design_chip_never_raises_the_fleet_cost(small_plan, tech):
     """A designed chip added to the catalogue can only lower the integer optimum (the
     old mix is still available); the re-planned fleet meets every SLO exactly, and the
     design is used where the duals said it saves."""
-    from explorer import fleet_design
-    from explorer.design import load_tech
+    from explorer.fleet import chip_design as fleet_design
 
     pi, lam = fleet_design.prices(small_plan)
     assert set(pi) == {"fast", "bulk"} and all(v > 0 for v in pi.values())
     assert lam == 0.0  # the 1 MW cap does not bind
-    d = fleet_design.design_for_fleet(
-        small_plan, load_tech(), steps=30, outer=3, memories=("HBM3E",)
-    )
+    d = fleet_design.design_for_fleet(small_plan, tech, steps=30, outer=3, memories=("HBM3E",))
     assert d["feasible"]
     assert d["objective_after"] <= d["objective_before"] * (1 + 1e-6)
     assert d["saving"] == pytest.approx(d["objective_before"] - d["objective_after"])
@@ -355,12 +352,12 @@ def test_cli_cap_too_small_is_an_answer(tmp_path, capsys):
 
 def test_relaxed_cost_gradient_matches_finite_differences(small_plan):
     """dV/d(HBM bandwidth) of the relaxed fleet cost, by the envelope theorem through
-    the model (fleet_sensitivity), against central differences of re-solved relaxations
+    the model (fleet.sensitivity), against central differences of re-solved relaxations
     with every column's rate recomputed on the perturbed chip."""
     import dataclasses
 
-    from explorer import fleet_sensitivity as fs
-    from explorer.mix import solve_relaxed
+    from explorer.fleet import sensitivity as fs
+    from explorer.fleet.integer_program import solve_relaxed
 
     p = small_plan
     x = p.relaxed.x

@@ -3,7 +3,7 @@
 import pytest
 
 import explorer as ex
-from explorer.mapping import candidate_mappings
+from explorer.model.mapping import candidate_mappings
 
 
 @pytest.mark.parametrize("model_id", ["llama-3.1-70b", "llama-3.1-8b", "mixtral-8x7b"])

@@ -9,9 +9,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import explorer as ex
-from explorer import perf
-from explorer.memory import place
-from explorer.smooth import Mode
+from explorer.model import perf
+from explorer.model.memory import place
+from explorer.model.smooth import Mode
 
 MODEL = ex.load_model("llama-3.1-8b")
 

@@ -5,7 +5,7 @@ import numpy as np
 import optax
 import pytest
 
-from explorer.optimize import minimise
+from explorer.search.solver import minimise
 
 BOX = dict(lower={"x": 1e-3, "y": 1e-3}, upper={"x": 1e3, "y": 1e3})
 Y0 = {"x": jnp.asarray(5.0), "y": jnp.asarray(0.5)}

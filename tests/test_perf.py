@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer import perf
-from explorer.perf import spec_tokens_per_round
-from explorer.workload import Model
+from explorer.model import perf
+from explorer.model.perf import spec_tokens_per_round
+from explorer.model.workload import Model
 
 TINY = Model(
     id="tiny",
@@ -145,7 +145,7 @@ def test_spec_tokens_per_round():
 
 def test_moe_reads_only_touched_experts():
     """Mixtral at batch 1 reads ~2 of 8 experts per layer: far fewer bytes than all 8."""
-    from explorer.traffic import experts_touched
+    from explorer.model.traffic import experts_touched
 
     model = ex.load_model("mixtral-8x7b")
     assert float(experts_touched(model, jnp.array(1.0))) == pytest.approx(2.0)
@@ -248,7 +248,7 @@ def test_mesh_traversal_gradient_by_finite_differences():
 def test_low_precision_peak_by_hand():
     """effective peak = peak_p * eff_lowp ** log2(peak_p / peak_bf16): FP8 at 2x BF16 and
     eff_lowp 0.8 gives 1.6x BF16; FP4 at 4x gives 4 * 0.64 = 2.56x; BF16 is untouched."""
-    from explorer.perf import effective_peak
+    from explorer.model.perf import effective_peak
 
     chip = ex.make_chip(peak_flops_per_s=[1e15, 1e15, 2e15, 4e15, 2e15], eff_lowp=0.8)
     got = [float(effective_peak(chip, i)) for i in range(5)]
@@ -259,7 +259,7 @@ def test_low_precision_peak_by_hand():
 def test_a_faster_low_precision_peak_is_never_slower(eff_lowp):
     """Within the fitted bounds (eff_lowp >= 0.5), raising the FP8 peak never lowers the
     effective FP8 rate, and never takes it below the BF16 rate."""
-    from explorer.perf import effective_peak
+    from explorer.model.perf import effective_peak
 
     rates = [
         float(

@@ -3,12 +3,12 @@
 import numpy as np
 import pytest
 
-from explorer import calibrate as cal
-from explorer.benchmark import make_case
-from explorer.configio import ConfigError
-from explorer.hardware import load_chip, load_chip_info
-from explorer.references import _check_point, load_points
-from explorer.smooth import EXACT
+from explorer.calibration import fit as cal
+from explorer.calibration.benchmark import make_case
+from explorer.calibration.measurements import _check_point, load_points
+from explorer.model.chip_config import load_chip, load_chip_info
+from explorer.model.configio import ConfigError
+from explorer.model.smooth import EXACT
 
 POINTS = load_points()
 MODELLABLE = [p for p in POINTS if p.modellable]

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import explorer as ex
-from explorer import search
-from explorer.configio import ConfigError
+from explorer.model.configio import ConfigError
+from explorer.search import design_search as search
 
 
 def _ev(tpot_s=1e-3, memory="none"):
@@ -83,8 +83,7 @@ def test_traced_node_evaluates_as_the_named_node(node):
         assert float(s2[k]) == pytest.approx(float(s1[k]), rel=1e-6, abs=1e-9)
 
 
-def test_unknown_fabric_or_node_is_a_config_error():
-    tech = ex.load_tech()
+def test_unknown_fabric_or_node_is_a_config_error(tech):
     with pytest.raises(ConfigError, match="fabric 'hypercube' unknown"):
         search.fabric_spec("hypercube", tech)
     targets = search.Targets(tpot_s=1e-3)

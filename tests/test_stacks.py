@@ -1,11 +1,12 @@
-"""Default knobs by chip and date (explorer.stacks): by hand and on the shipped file."""
+"""Default knobs by chip and date (explorer.model.stacks): by hand and on the shipped file."""
 
 import numpy as np
 import pytest
 
-from explorer.configio import read_toml
-from explorer.hardware import CONFIG_DIR, load_chip, load_chip_info, own_stack_weights
-from explorer.stacks import OWN_SHARE, blend, chip_weights, stack_counts, stack_year
+from explorer.model.chip_config import load_chip, load_chip_info
+from explorer.model.configio import CONFIG_DIR, read_toml
+from explorer.model.efficiency import own_stack_weights
+from explorer.model.stacks import OWN_SHARE, blend, chip_weights, stack_counts, stack_year
 
 STACKS = {
     "amd-gpu/vllm-2024": {"chips": {"mi300x": 2}},

@@ -1,0 +1,1 @@
+"""Figures (matplotlib, the house style): each returns a Figure; no model logic."""
